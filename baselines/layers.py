@@ -1,0 +1,54 @@
+"""Input layers and the read-out head shared by every adapter, as the paper defines them."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from benchmark.task import TaskSpec
+
+
+class InputLayer(nn.Module):
+    """Vectors: Linear with orthogonal init (gain 1.41), zero bias, dropout 0.1. Tokens: Embedding."""
+
+    def __init__(self, spec: TaskSpec, d_model: int, generator: torch.Generator | None = None, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.kind = spec.input_kind
+        if self.kind == "continuous":
+            self.proj: nn.Module = nn.Linear(spec.input_dim, d_model)
+            nn.init.orthogonal_(self.proj.weight, gain=1.41, generator=generator)
+            nn.init.zeros_(self.proj.bias)
+        else:
+            self.proj = nn.Embedding(spec.input_dim, d_model, padding_idx=spec.pad_id)
+            nn.init.normal_(self.proj.weight, std=0.02, generator=generator)
+            if spec.pad_id is not None:
+                with torch.no_grad():
+                    self.proj.weight[spec.pad_id].zero_()
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.proj(x))
+
+
+def last_positions(mask: torch.Tensor | None, batch: int, seq_len: int, k: int, device: torch.device) -> torch.Tensor:
+    """Indices (B, k) of the last k real tokens: with right padding they end at length-1."""
+    if mask is None:
+        lengths = torch.full((batch,), seq_len, device=device, dtype=torch.long)
+    else:
+        lengths = mask.long().sum(dim=1)
+    offsets = torch.arange(k - 1, -1, -1, device=device)
+    return (lengths[:, None] - 1 - offsets[None, :]).clamp_min(0)
+
+
+class ReadHead(nn.Module):
+    """Linear read-out of the last ``output_tokens`` real tokens -> (B, output_tokens, output_dim)."""
+
+    def __init__(self, spec: TaskSpec, d_model: int) -> None:
+        super().__init__()
+        self.k = spec.output_tokens
+        self.linear = nn.Linear(d_model, spec.output_dim)
+
+    def forward(self, h: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        idx = last_positions(mask, h.shape[0], h.shape[1], self.k, h.device)
+        picked = torch.gather(h, 1, idx[..., None].expand(-1, -1, h.shape[-1]))
+        return self.linear(picked)

@@ -1,0 +1,58 @@
+"""Base class for dataset-backed tasks: fixed arrays per split, epoch permutations, per-batch encoding.
+
+Subclasses provide raw arrays (typically memory-mapped ``.npy`` files of a prepared dataset) and an
+``encode`` that turns raw rows into model inputs (patching, tokenisation, augmentation). Training
+walks a permutation per epoch drawn from ``default_rng([seed, epoch])``, so batch ``t`` depends
+only on (seed, t): resumable and deterministic without any stored sampler state.
+"""
+
+from __future__ import annotations
+
+import abc
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from .hashing import sha256_arrays
+from .task import Batch, Task
+
+
+class ArrayTask(Task):
+    """A task over fixed arrays. Override ``arrays`` and ``encode``."""
+
+    @abc.abstractmethod
+    def arrays(self, split: str) -> tuple[np.ndarray, np.ndarray]:
+        """(inputs, labels) of a split: raw rows in dataset order (may be np.memmap)."""
+
+    @abc.abstractmethod
+    def encode(self, x: np.ndarray, rng: np.random.Generator | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Raw rows -> (model inputs, padding mask or None). ``rng`` is None for val/test
+        (no augmentation) and a seeded generator for training batches."""
+
+    @staticmethod
+    @lru_cache(maxsize=64)
+    def _permutation(n: int, seed: int, epoch: int) -> np.ndarray:
+        return np.random.default_rng([seed, epoch, 7]).permutation(n)
+
+    def train_indices(self, batch_size: int, step: int, seed: int) -> np.ndarray:
+        x, _ = self.arrays("train")
+        n = len(x)
+        pos = np.arange(step * batch_size, (step + 1) * batch_size)
+        epochs, offsets = np.divmod(pos, n)
+        return np.array([self._permutation(n, seed, int(e))[o] for e, o in zip(epochs, offsets)])
+
+    def train_batch(self, rng: np.random.Generator, batch_size: int, step: int, seed: int) -> Batch:
+        x, y = self.arrays("train")
+        idx = np.sort(self.train_indices(batch_size, step, seed))  # sorted reads are kinder to memmaps
+        inputs, mask = self.encode(np.asarray(x[idx]), rng)
+        return Batch(inputs, torch.as_tensor(np.asarray(y[idx]), dtype=torch.long), mask)
+
+    def fixed_split(self, split: str) -> Batch:
+        x, y = self.arrays(split)
+        inputs, mask = self.encode(np.asarray(x), None)
+        return Batch(inputs, torch.as_tensor(np.asarray(y), dtype=torch.long), mask)
+
+    def train_hash(self) -> str:
+        x, y = self.arrays("train")
+        return sha256_arrays(np.asarray(x), np.asarray(y))

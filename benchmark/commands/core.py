@@ -1,0 +1,143 @@
+"""Core subcommands: list tasks and models, run one configuration, sweep a profile, report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..cli import DEFAULT_RESULTS, args, command, parse_options
+
+# -- listing -----------------------------------------------------------------------------------
+@command("tasks", "list the registered tasks")
+@args(lambda p: p.add_argument("--json", action="store_true"))
+def cmd_tasks(a: argparse.Namespace) -> int:
+    from ..task import TASKS, get_task
+
+    rows = []
+    for name in TASKS.names():
+        t = get_task(name)
+        ok, how = t.available()
+        s = t.spec
+        rows.append({"name": name, "version": s.version, "modality": s.modality, "input": s.input_kind,
+                     "input_dim": s.input_dim, "seq_len": s.seq_len, "outputs": f"{s.output_tokens}x{s.output_dim}",
+                     "splits": {k: v.size for k, v in s.splits.items()}, "metric": s.metric, "threshold": s.threshold,
+                     "status": "ready" if ok else f"needs data: {how}"})
+    if a.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            print(f"{r['name']:<18} v{r['version']:<5} {r['modality']:<10} {r['input']:<10} seq {r['seq_len']:<5} "
+                  f"out {r['outputs']:<8} {r['status']}")
+    return 0
+
+
+@command("models", "list the registered model adapters and backbones")
+@args(lambda p: p.add_argument("--json", action="store_true"))
+def cmd_models(a: argparse.Namespace) -> int:
+    from baselines.backbones import BACKBONES, get_backbone
+
+    from ..model import MODELS, get_adapter
+
+    models = []
+    for name in MODELS.names():
+        ad = get_adapter(name)
+        models.append({"name": name, "family": ad.family, "default_backbone": ad.backbone or "none",
+                       "uses_backbone": ad.uses_backbone, "description": ad.description})
+    backbones = []
+    for name in BACKBONES.names():
+        b = get_backbone(name)
+        backbones.append({"name": name, "family": b.family, "pretrained_on": b.pretrained_on, "license": b.license,
+                          "stand_in_for": b.stand_in_for})
+    if a.json:
+        print(json.dumps({"models": models, "backbones": backbones}, indent=2))
+    else:
+        print("models:")
+        for m in models:
+            print(f"  {m['name']:<16} {m['family']:<34} backbone {m['default_backbone']:<10} {m['description']}")
+        print("backbones:")
+        for b in backbones:
+            stand = f"  [stand-in for {b['stand_in_for']}]" if b["stand_in_for"] else ""
+            print(f"  {b['name']:<14} {b['family']:<7} {b['pretrained_on']}{stand}")
+    return 0
+
+
+# -- running -----------------------------------------------------------------------------------
+def _run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--task", required=True)
+    p.add_argument("--model", required=True, help="a registered name or package.module:Class")
+    p.add_argument("--backbone", default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--profile", default="cpu")
+    p.add_argument("--max-steps", type=int, default=None, help="override the profile's step budget (recorded)")
+    p.add_argument("--results", default=DEFAULT_RESULTS)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--option", action="append", help="model option KEY=VALUE (JSON values), repeatable")
+    p.add_argument("--no-progress", action="store_true")
+
+
+@command("run", "train and evaluate one (task, model, seed); resumes or skips when rerun")
+@args(_run_args)
+def cmd_run(a: argparse.Namespace) -> int:
+    from ..results import read_table
+    from ..runner import make_config, run
+
+    cfg = make_config(a.task, a.model, backbone=a.backbone, seed=a.seed, profile=a.profile, max_steps=a.max_steps,
+                      device=a.device, options=parse_options(a.option))
+    status = run(cfg, a.results, progress=not a.no_progress)
+    df = read_table([a.results], "runs")
+    df = df[df.run_id == cfg.run_id]
+    print(f"{cfg.run_id}: {status}")
+    for r in df.itertuples():
+        print(f"  {r.split:<5} {r.metric:<9} {r.value:.4f}")
+    stt = df.steps_to_threshold.dropna()
+    print(f"  steps to threshold: {int(stt.iloc[0]) if len(stt) else 'not reached'}; "
+          f"trainable params {int(df.n_params_trainable.iloc[0]):,} of {int(df.n_params_total.iloc[0]):,}")
+    return 0 if status in ("finished", "skipped") else 1
+
+
+def _sweep_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", default="cpu")
+    p.add_argument("--results", default=DEFAULT_RESULTS)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--no-progress", action="store_true")
+
+
+@command("sweep", "run every entry of a profile's suite (finished runs are skipped)")
+@args(_sweep_args)
+def cmd_sweep(a: argparse.Namespace) -> int:
+    from ..errors import NeedsData
+    from ..profiles import get_profile
+    from ..runner import make_config, run
+
+    failures = 0
+    for entry in get_profile(a.profile).suite:
+        for seed in entry.seeds:
+            try:
+                cfg = make_config(entry.task, entry.model, backbone=entry.backbone, seed=seed, profile=a.profile,
+                                  device=a.device)
+            except NeedsData as exc:
+                print(f"skip {entry.task}/{entry.model}: {exc}")
+                continue
+            status = run(cfg, a.results, progress=not a.no_progress)
+            print(f"{cfg.run_id}: {status}", flush=True)
+            failures += status not in ("finished", "skipped", "diverged")
+    return 1 if failures else 0
+
+
+def _report_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--results", action="append", help="results directory, repeatable (default results/local)")
+    p.add_argument("--out", default="report/local")
+
+
+@command("report", "render the paper's Table 1 (ours beside the paper's numbers) from Parquet results")
+@args(_report_args)
+def cmd_report(a: argparse.Namespace) -> int:
+    from report.render import render_report
+
+    written = render_report([Path(d) for d in (a.results or [DEFAULT_RESULTS])], Path(a.out))
+    for path in written:
+        print(path)
+    return 0
+
+

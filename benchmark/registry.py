@@ -1,0 +1,97 @@
+"""A small typed registry: decorator registration, lazy entry points, close-match errors.
+
+Built-ins register with a decorator; other packages declare entry points in the groups
+``fptbench.tasks`` / ``fptbench.models`` / ``fptbench.backbones`` and are imported only when
+first needed; ``"pkg.module:Object"`` names load an object directly (``--model pkg.mod:Cls``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from importlib.metadata import entry_points
+from typing import Callable, Generic, Iterator, TypeVar
+
+from .errors import FptError
+
+T = TypeVar("T")
+
+
+def load_object(spec: str) -> object:
+    """Import ``"pkg.module:attr"``; errors name the spec and what failed."""
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise FptError(f"'{spec}' is not of the form 'package.module:Object'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise FptError(f"cannot import module '{module_name}' for '{spec}': {exc}; is the package installed?") from exc
+    try:
+        return getattr(module, attr)
+    except AttributeError as exc:
+        raise FptError(f"module '{module_name}' has no attribute '{attr}' (from '{spec}')") from exc
+
+
+class Registry(Generic[T]):
+    """Name -> object registry for one kind of plugin.
+
+    Collisions are errors (two plugins silently shadowing each other is how numbers change without
+    anybody noticing). Entry points are scanned lazily, once.
+    """
+
+    def __init__(self, kind: str, group: str, builtins: tuple[str, ...] = ()) -> None:
+        self.kind = kind
+        self.group = group
+        self._builtins = builtins  # modules whose import registers the built-in plugins
+        self._items: dict[str, T] = {}
+        self._lazy: dict[str, str] = {}
+        self._loaded = False
+
+    def register(self, name: str) -> Callable[[T], T]:
+        def deco(obj: T) -> T:
+            self.add(name, obj)
+            return obj
+
+        return deco
+
+    def add(self, name: str, obj: T) -> None:
+        if name in self._items and self._items[name] is not obj:
+            raise FptError(f"{self.kind} '{name}' is registered twice ({self._items[name]!r} and {obj!r}); rename one")
+        self._items[name] = obj
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        for module in self._builtins:
+            importlib.import_module(module)
+        for ep in entry_points(group=self.group):
+            if ep.name not in self._items:
+                self._lazy[ep.name] = ep.value
+
+    def names(self) -> list[str]:
+        self._load()
+        return sorted(set(self._items) | set(self._lazy))
+
+    def get(self, name: str) -> T:
+        self._load()
+        if name in self._items:
+            return self._items[name]
+        if name in self._lazy:
+            obj = load_object(self._lazy.pop(name))
+            self.add(name, obj)  # type: ignore[arg-type]
+            return obj  # type: ignore[return-value]
+        if ":" in name:
+            obj = load_object(name)
+            self.add(name, obj)  # type: ignore[arg-type]
+            return obj  # type: ignore[return-value]
+        close = difflib.get_close_matches(name, self.names(), n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(repr(c) for c in close)}?" if close else f"known: {', '.join(self.names())}"
+        raise FptError(f"unknown {self.kind} '{name}': {hint} (or pass 'package.module:Object')")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __contains__(self, name: str) -> bool:
+        self._load()
+        return name in self._items or name in self._lazy

@@ -1,0 +1,126 @@
+"""The results store: one Parquet file per run and table, written atomically.
+
+Layout under a results directory::
+
+    runs/<run_id>.parquet         one row per (split, metric) of a finished or diverged run
+    curves/<run_id>.parquet       one row per evaluation (step, split, metric, value, train loss, time)
+    predictions/<run_id>.parquet  per-example test scores and predictions, to re-score offline
+    checkpoints/<run_id>.pt       resume state while a run is in progress (git-ignored)
+
+One file per run means concurrent runs never write the same file; the runs file is written last,
+so its presence marks a completed run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .atomic import atomic_path
+from .errors import FptError
+
+SCHEMA_VERSION = 1
+
+RUNS_SCHEMA = pa.schema([
+    ("schema_version", pa.int32()),
+    ("run_id", pa.string()),
+    ("status", pa.string()),  # finished | diverged
+    ("task", pa.string()),
+    ("task_version", pa.string()),
+    ("task_fingerprint", pa.string()),
+    ("model", pa.string()),
+    ("model_family", pa.string()),
+    ("backbone", pa.string()),
+    ("pretrained_on", pa.string()),
+    ("stand_in_for", pa.string()),
+    ("seed", pa.int64()),
+    ("profile", pa.string()),
+    ("split", pa.string()),
+    ("metric", pa.string()),
+    ("value", pa.float64()),
+    ("n_examples", pa.int64()),
+    ("selected_step", pa.int64()),
+    ("steps_trained", pa.int64()),
+    ("steps_to_threshold", pa.int64()),  # null: threshold never reached on validation
+    ("threshold", pa.float64()),
+    ("n_params_total", pa.int64()),
+    ("n_params_trainable", pa.int64()),
+    ("train_time_s", pa.float64()),
+    ("steps_per_s", pa.float64()),
+    ("peak_mem_mb", pa.float64()),
+    ("device", pa.string()),
+    ("torch_version", pa.string()),
+    ("transformers_version", pa.string()),
+    ("package_version", pa.string()),
+    ("git_commit", pa.string()),
+    ("git_dirty", pa.bool_()),
+    ("config", pa.string()),  # JSON of the RunConfig
+    ("config_hash", pa.string()),
+    ("source", pa.string()),  # "harness" or "submitted:<name>" for results packed by others
+])
+
+CURVES_SCHEMA = pa.schema([
+    ("schema_version", pa.int32()),
+    ("run_id", pa.string()),
+    ("step", pa.int64()),
+    ("split", pa.string()),
+    ("metric", pa.string()),
+    ("value", pa.float64()),
+    ("train_loss", pa.float64()),
+    ("wall_time_s", pa.float64()),
+])
+
+PREDICTIONS_SCHEMA = pa.schema([
+    ("run_id", pa.string()),
+    ("split", pa.string()),
+    ("example", pa.int64()),
+    ("score", pa.float64()),
+    ("prediction", pa.list_(pa.int64())),
+])
+
+TABLES = {"runs": RUNS_SCHEMA, "curves": CURVES_SCHEMA, "predictions": PREDICTIONS_SCHEMA}
+
+
+def _table(rows: list[dict], schema: pa.Schema) -> pa.Table:
+    missing = [f.name for f in schema if any(f.name not in r for r in rows)]
+    if missing:
+        raise FptError(f"result rows lack columns {missing}; this is a harness bug")
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def write_table(results_dir: Path, table: str, run_id: str, rows: list[dict]) -> Path:
+    path = Path(results_dir) / table / f"{run_id}.parquet"
+    tab = _table(rows, TABLES[table])
+    with atomic_path(path) as tmp:
+        pq.write_table(tab, tmp)
+    return path
+
+
+def run_path(results_dir: Path, run_id: str) -> Path:
+    return Path(results_dir) / "runs" / f"{run_id}.parquet"
+
+
+def checkpoint_path(results_dir: Path, run_id: str) -> Path:
+    return Path(results_dir) / "checkpoints" / f"{run_id}.pt"
+
+
+def read_table(dirs: Iterable[Path | str], table: str = "runs") -> pd.DataFrame:
+    """Concatenate one table over results directories; an empty frame with the schema if none."""
+    schema = TABLES[table]
+    frames = []
+    for d in dirs:
+        folder = Path(d) / table
+        if not folder.is_dir():
+            continue
+        for f in sorted(folder.glob("*.parquet")):
+            try:
+                frames.append(pq.read_table(f).to_pandas())
+            except (pa.ArrowInvalid, OSError) as exc:
+                raise FptError(f"results file {f} is unreadable ({exc}); delete it and rerun that run") from exc
+    if not frames:
+        return schema.empty_table().to_pandas()
+    return pd.concat(frames, ignore_index=True)
