@@ -1,0 +1,82 @@
+"""The data layer: registered datasets, where their prepared copies live, and preparing them.
+
+A dataset knows how to build its *prepared* copy (memory-mappable arrays plus a manifest with
+checksums) from its sources in order: a user directory, an offline package, the canonical
+download. Tasks only ever read prepared copies, through ``prepared_dir``; a missing one raises
+``NeedsData`` carrying the exact command to get it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..atomic import atomic_dir
+from ..errors import FptError, NeedsData
+from ..paths import data_dir
+from ..registry import Registry
+
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A dataset plugin.
+
+    ``build(dest, source_dir)`` writes the prepared files into ``dest`` (a fresh temporary directory
+    that the layer moves into place atomically afterwards, with a manifest of file checksums).
+    ``source_dir`` is a user-supplied directory of raw files or None (then the builder uses its
+    offline package or canonical download). ``offline`` says whether it can be built on a machine
+    without internet from what ``make install`` installs.
+    """
+
+    name: str
+    description: str
+    build: Callable[[Path, Path | None], None]
+    offline: bool
+    how_to_get: str = ""  # shown when the data is absent and cannot be built offline
+    sources: tuple[str, ...] = field(default_factory=tuple)  # human-readable, in the order tried
+    version: str = "1"  # bump when the prepared format changes
+
+
+DATASETS: Registry[DatasetSpec] = Registry("dataset", "fptbench.datasets", builtins=("tasks",))
+
+
+def register_dataset(spec: DatasetSpec) -> DatasetSpec:
+    DATASETS.add(spec.name, spec)
+    return spec
+
+
+def dataset_path(name: str, root: Path | None = None) -> Path:
+    return (root or data_dir()) / name
+
+
+def is_prepared(name: str, root: Path | None = None) -> bool:
+    return (dataset_path(name, root) / MANIFEST).exists()
+
+
+def prepared_dir(name: str, root: Path | None = None) -> Path:
+    """The prepared copy of ``name``; raises NeedsData with the command that prepares it."""
+    path = dataset_path(name, root)
+    if not (path / MANIFEST).exists():
+        raise NeedsData(f"dataset '{name}' is not prepared: run `fptbench data prepare {name}`")
+    return path
+
+
+def prepare(name: str, root: Path | None = None, source_dir: Path | None = None, force: bool = False) -> Path:
+    """Build the prepared copy of ``name`` atomically and write its manifest. Idempotent."""
+    from .manifest import write_manifest
+
+    spec = DATASETS.get(name)
+    target = dataset_path(name, root)
+    if (target / MANIFEST).exists() and not force:
+        return target
+    with atomic_dir(target) as tmp:
+        spec.build(tmp, source_dir)
+        write_manifest(tmp, name=name, version=spec.version)
+    return target
+
+
+__all__ = ["DatasetSpec", "DATASETS", "register_dataset", "prepared_dir", "prepare", "is_prepared", "dataset_path",
+           "FptError", "NeedsData", "MANIFEST"]
