@@ -1,3 +1,4 @@
 """Built-in backbones and model adapters. Importing this package registers them."""
 
 from . import backbones, fpt, lstm  # noqa: F401
+from . import bitmem_pretrained, dinov2, reservoir, statistics, vit  # noqa: F401  (pretraining-modality baselines, issue 4)

@@ -18,6 +18,7 @@ from .backbones import get_backbone
 from .body import Body
 from .freeze import EVERYTHING, FPT_DEFAULT, Trainable, apply_trainable, set_trainable
 from .layers import InputLayer, ReadHead
+from .presets import preset_requires_pos, preset_trainable
 
 
 class TransferModel(nn.Module):
@@ -42,16 +43,22 @@ class TransformerAdapter(ModelAdapter):
     strict_pos: ClassVar[bool] = False  # explicit presets refuse inapplicable flags; defaults adapt
 
     def flags(self) -> Trainable:
+        base = preset_trainable(self.options, self.trainable)  # option preset=NAME (baselines/presets.py)
         overrides = {k: bool(v) for k, v in self.options.items() if k.startswith("train_")}
         fields = {k[len("train_"):]: v for k, v in overrides.items()}
-        return Trainable(**{**self.trainable.to_dict(), **fields})
+        return Trainable(**{**base.to_dict(), **fields})
+
+    def make_body(self, seed: int) -> Body:
+        """The body before freezing; subclasses change where its weights come from (statistics-only, ...)."""
+        return get_backbone(self.backbone).build(pretrained=self.pretrained)
 
     def build(self, spec: TaskSpec, seed: int) -> nn.Module:
-        body = get_backbone(self.backbone).build(pretrained=self.pretrained)
+        body = self.make_body(seed)
         g = torch.Generator().manual_seed(seed)
         model = TransferModel(spec, body, g)
         flags = self.flags()
-        self.effective_trainable = apply_trainable(body, flags, strict_pos=self.strict_pos or "train_pos" in self.options)
+        self.effective_trainable = apply_trainable(body, flags, strict_pos=self.strict_pos or "train_pos" in self.options
+                                               or preset_requires_pos(self.options))
         set_trainable(model.input, flags.input)
         set_trainable(model.head, flags.output)
         self.body_info = body.info

@@ -80,5 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # `python -m benchmark.cli`: use the importable module, where commands register
+    from benchmark.cli import main as _main
+
+    sys.exit(_main())

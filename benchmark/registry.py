@@ -65,6 +65,9 @@ class Registry(Generic[T]):
         self._loaded = True
         for module in self._builtins:
             importlib.import_module(module)
+        self._scan_entry_points()
+
+    def _scan_entry_points(self) -> None:
         for ep in entry_points(group=self.group):
             if ep.name not in self._items:
                 self._lazy[ep.name] = ep.value
@@ -81,6 +84,9 @@ class Registry(Generic[T]):
             obj = load_object(self._lazy.pop(name))
             self.add(name, obj)  # type: ignore[arg-type]
             return obj  # type: ignore[return-value]
+        self._scan_entry_points()  # a package installed since the first scan
+        if name in self._lazy:
+            return self.get(name)
         if ":" in name:
             obj = load_object(name)
             self.add(name, obj)  # type: ignore[arg-type]

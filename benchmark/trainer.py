@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from .config import RunConfig
 from .errors import FptError
+from .hashing import sha256_file
 from .model import ModelAdapter, get_adapter
 from .profiles import Budget
 from .provenance import pick_device
@@ -60,6 +61,18 @@ class RunState:
 
 def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return {n: p.detach().cpu().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def check_forward_signature(name: str, model: nn.Module) -> None:
+    import inspect
+
+    try:
+        params = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return
+    positional = [p for p in params.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
+    if len(positional) < 2 and not any(p.kind == p.VAR_POSITIONAL for p in positional):
+        raise FptError(f"model '{name}' module must define forward(x, mask) (mask may be None); add the mask argument")
 
 
 def count_params(model: nn.Module) -> tuple[int, int]:
@@ -105,7 +118,7 @@ class Trainer:
         want = (len(batch), spec.output_tokens, spec.output_dim)
         if not isinstance(out, torch.Tensor) or tuple(out.shape) != want:
             got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-            raise FptError(f"model '{self.cfg.model}' returned output {got} for task '{spec.name}', expected {want} "
+            raise FptError(f"model '{self.adapter.name or self.cfg.model}' returned output {got} for task '{spec.name}', expected {want} "
                            "(batch, spec.output_tokens, spec.output_dim); fix the adapter's head")
         return out
 
@@ -122,7 +135,7 @@ class Trainer:
             preds.append(self.task.logits_view(out).argmax(-1).reshape(len(batch), -1))
         model.train()
         all_scores = torch.cat(scores)
-        return float(all_scores.mean()), loss_sum / n, all_scores, preds
+        return float(all_scores.double().mean()), loss_sum / n, all_scores, preds
 
     def _save_checkpoint(self, model, opt, state: RunState) -> None:
         from .atomic import atomic_path
@@ -133,17 +146,24 @@ class Trainer:
             "optimizer": opt.state_dict(),
             "state": {k: v for k, v in vars(state).items()},
         }
-        with atomic_path(checkpoint_path(self.results_dir, self.cfg.run_id)) as tmp:
+        path = checkpoint_path(self.results_dir, self.cfg.run_id)
+        with atomic_path(path) as tmp:
             torch.save(payload, tmp)
+            digest = sha256_file(str(tmp))
+        with atomic_path(path.with_suffix(".sha256")) as tmp:
+            tmp.write_text(digest)
 
     def _load_checkpoint(self, model, opt) -> RunState | None:
         path = checkpoint_path(self.results_dir, self.cfg.run_id)
         if not path.exists():
             return None
+        sidecar = path.with_suffix(".sha256")
+        if not sidecar.exists() or sidecar.read_text().strip() != sha256_file(str(path)):
+            raise FptError(f"checkpoint {path} fails its checksum (truncated or corrupted); delete it to restart the run")
         try:
             payload = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # a corrupt checkpoint must not block the run forever
-            raise FptError(f"checkpoint {path} is unreadable ({exc}); delete it to restart the run") from exc
+        except Exception as exc:  # weights_only refuses anything but tensors and plain containers
+            raise FptError(f"checkpoint {path} is unreadable ({type(exc).__name__}); delete it to restart the run") from exc
         if payload.get("config_hash") != self.cfg.config_hash:
             raise FptError(f"checkpoint {path} belongs to another config; delete it to restart the run")
         model.load_state_dict(payload["model"], strict=False)
@@ -160,6 +180,7 @@ class Trainer:
         with seeded(cfg.seed, self.device):
             model = self.adapter.build(task.spec, cfg.seed)
         model.to(self.device).train()
+        check_forward_signature(self.adapter.name or self.cfg.model, model)
         params = [p for p in model.parameters() if p.requires_grad]
         if not params:
             raise FptError(f"model '{cfg.model}' has no trainable parameters; train at least the output layer")
@@ -219,6 +240,7 @@ class Trainer:
             scores=scores, preds=preds,
         )
         checkpoint_path(self.results_dir, cfg.run_id).unlink(missing_ok=True)
+        checkpoint_path(self.results_dir, cfg.run_id).with_suffix(".sha256").unlink(missing_ok=True)
         return status
 
     def _eval_point(self, model: nn.Module, state: RunState) -> None:

@@ -62,6 +62,20 @@ def cmd_models(a: argparse.Namespace) -> int:
     return 0
 
 
+def parse_budget(items: list[str] | None) -> dict:
+    from dataclasses import fields
+
+    from ..errors import FptError
+    from ..profiles import Budget
+
+    known = {f.name: f.type for f in fields(Budget)}
+    out = parse_options(items)
+    for key in out:
+        if key not in known:
+            raise FptError(f"--budget '{key}' is not a budget field; choose from {', '.join(known)}")
+    return out
+
+
 # -- running -----------------------------------------------------------------------------------
 def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", required=True)
@@ -73,6 +87,7 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--results", default=DEFAULT_RESULTS)
     p.add_argument("--device", default="auto")
     p.add_argument("--option", action="append", help="model option KEY=VALUE (JSON values), repeatable")
+    p.add_argument("--budget", action="append", help="budget override KEY=VALUE, e.g. eval_every=50 (recorded)")
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -83,7 +98,7 @@ def cmd_run(a: argparse.Namespace) -> int:
     from ..runner import make_config, run
 
     cfg = make_config(a.task, a.model, backbone=a.backbone, seed=a.seed, profile=a.profile, max_steps=a.max_steps,
-                      device=a.device, options=parse_options(a.option))
+                      device=a.device, options=parse_options(a.option), budget_overrides=parse_budget(a.budget))
     status = run(cfg, a.results, progress=not a.no_progress)
     df = read_table([a.results], "runs")
     df = df[df.run_id == cfg.run_id]
@@ -126,18 +141,32 @@ def cmd_sweep(a: argparse.Namespace) -> int:
 
 
 def _report_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--results", action="append", help="results directory, repeatable (default results/local)")
-    p.add_argument("--out", default="report/local")
+    p.add_argument("--results", action="append", help="results directory, repeatable (default results/local; "
+                   "with --check: the directories recorded in the report's manifest)")
+    p.add_argument("--out", default="report/local", help="report directory (with --check: the committed report)")
+    p.add_argument("--format", default=None, help="comma-separated formats: md,csv,tex,html (default all)")
+    p.add_argument("--tables", default=None, help="comma-separated table names (default every registered table)")
+    p.add_argument("--no-figures", action="store_true", help="skip the convergence figures")
+    p.add_argument("--check", action="store_true",
+                   help="regenerate into a temporary directory and diff against --out; exit 1 if anything differs")
 
 
-@command("report", "render the paper's Table 1 (ours beside the paper's numbers) from Parquet results")
+@command("report", "render every registered table (ours beside the paper's numbers) and convergence figures "
+         "from Parquet results; --check diffs a committed report against a fresh render")
 @args(_report_args)
 def cmd_report(a: argparse.Namespace) -> int:
-    from report.render import render_report
+    from report.render import check_note, check_report, render_report
 
-    written = render_report([Path(d) for d in (a.results or [DEFAULT_RESULTS])], Path(a.out))
+    if a.check:
+        diffs = check_report(Path(a.out), [Path(d) for d in a.results] if a.results else None)
+        for line in diffs:
+            print(line)
+        print(f"{a.out}: {'out of date, ' + str(len(diffs)) + ' file(s) differ' if diffs else 'up to date'}; "
+              f"{check_note(Path(a.out))}")
+        return 1 if diffs else 0
+    tables = [t.strip() for t in a.tables.split(",") if t.strip()] if a.tables else None
+    written = render_report([Path(d) for d in (a.results or [DEFAULT_RESULTS])], Path(a.out), formats=a.format,
+                            tables=tables, figures=not a.no_figures)
     for path in written:
         print(path)
     return 0
-
-

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from ..atomic import atomic_dir
 from ..errors import FptError, NeedsData
@@ -28,12 +28,15 @@ class DatasetSpec:
     that the layer moves into place atomically afterwards, with a manifest of file checksums).
     ``source_dir`` is a user-supplied directory of raw files or None (then the builder uses its
     offline package or canonical download). ``offline`` says whether it can be built on a machine
-    without internet from what ``make install`` installs.
+    without internet from what ``make install`` installs. ``build`` may return a dict describing
+    where the raw files came from (e.g. ``{"from": "download https://...", "md5": ...}``); it is
+    stored as the manifest's ``source`` and shown by ``fptbench data status``.
+    Canonical downloads are cached in ``downloads_dir(dest)`` (``<data root>/_downloads``).
     """
 
     name: str
     description: str
-    build: Callable[[Path, Path | None], None]
+    build: Callable[[Path, Path | None], Any]
     offline: bool
     how_to_get: str = ""  # shown when the data is absent and cannot be built offline
     sources: tuple[str, ...] = field(default_factory=tuple)  # human-readable, in the order tried
@@ -56,11 +59,27 @@ def is_prepared(name: str, root: Path | None = None) -> bool:
     return (dataset_path(name, root) / MANIFEST).exists()
 
 
+def downloads_dir(dest: Path) -> Path:
+    """Where builders cache canonical downloads: ``_downloads`` beside the prepared copies, so a
+    re-prepare (``--force``, a format bump) never downloads again."""
+    return Path(dest).parent / "_downloads"
+
+
 def prepared_dir(name: str, root: Path | None = None) -> Path:
-    """The prepared copy of ``name``; raises NeedsData with the command that prepares it."""
+    """The prepared copy of ``name``; raises NeedsData with the command that prepares it.
+
+    A copy prepared by an older format version counts as absent (the command then says ``--force``).
+    """
+    from .manifest import read_manifest
+
     path = dataset_path(name, root)
     if not (path / MANIFEST).exists():
         raise NeedsData(f"dataset '{name}' is not prepared: run `fptbench data prepare {name}`")
+    manifest = read_manifest(path) or {}
+    spec = DATASETS.get(name) if name in DATASETS.names() else None
+    if spec is not None and manifest.get("version") != spec.version:
+        raise NeedsData(f"dataset '{name}' was prepared in format {manifest.get('version')!r}, this code reads "
+                        f"{spec.version!r}: run `fptbench data prepare {name} --force`")
     return path
 
 
@@ -72,11 +91,13 @@ def prepare(name: str, root: Path | None = None, source_dir: Path | None = None,
     target = dataset_path(name, root)
     if (target / MANIFEST).exists() and not force:
         return target
+    if source_dir is not None and not Path(source_dir).is_dir():
+        raise FptError(f"--source-dir '{source_dir}' is not a directory")
     with atomic_dir(target) as tmp:
-        spec.build(tmp, source_dir)
-        write_manifest(tmp, name=name, version=spec.version)
+        source = spec.build(tmp, Path(source_dir) if source_dir is not None else None)
+        write_manifest(tmp, name=name, version=spec.version, source=source if isinstance(source, dict) else None)
     return target
 
 
 __all__ = ["DatasetSpec", "DATASETS", "register_dataset", "prepared_dir", "prepare", "is_prepared", "dataset_path",
-           "FptError", "NeedsData", "MANIFEST"]
+           "downloads_dir", "FptError", "NeedsData", "MANIFEST"]

@@ -1,0 +1,130 @@
+"""CI-gate subcommands: ``fptbench check`` (compare with a reference) and ``fptbench baseline update``.
+
+Exit codes of ``check``: 0 no regression, 1 regression (or a determinism mismatch in strict mode),
+2 bad input (missing reference, nothing to compare), 4 task fingerprints differ (not comparable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from ..cli import DEFAULT_RESULTS, args, command
+
+DEFAULT_REFERENCE = "results/reference/ci"
+
+
+def _gate_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("gate tolerances")
+    g.add_argument("--abs-tol", type=float, default=0.02, help="accuracy drop always allowed (default 0.02)")
+    g.add_argument("--k", type=float, default=2.0, help="... or k pooled seed SDs if larger (default 2)")
+    g.add_argument("--factor", type=float, default=1.25,
+                   help="allowed growth of median steps-to-threshold (default 1.25)")
+    g.add_argument("--determinism", choices=("strict", "report", "off"),
+                   default=os.environ.get("FPTBENCH_DETERMINISM", "strict"),
+                   help="same torch version + same config: strict fails unless bit-identical (default, or "
+                   "$FPTBENCH_DETERMINISM), report only prints it, off skips it")
+
+
+def _gate_config(a: argparse.Namespace):
+    from ..gate import GateConfig
+
+    return GateConfig(abs_tol=a.abs_tol, k=a.k, factor=a.factor, determinism=a.determinism,
+                      require_all=getattr(a, "require_all", False))
+
+
+def _check_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--reference", default=DEFAULT_REFERENCE,
+                   help=f"reference results dir or runs Parquet file (default {DEFAULT_REFERENCE})")
+    p.add_argument("--results", default=DEFAULT_RESULTS, help=f"fresh results dir (default {DEFAULT_RESULTS})")
+    p.add_argument("--require-all", action="store_true", help="fail when a reference entry has no fresh results")
+    p.add_argument("--json", action="store_true", help="print the verdicts as JSON instead of the table")
+    _gate_args(p)
+
+
+@command("check", "compare fresh results with a reference: exit 1 on an accuracy or convergence regression")
+@args(_check_args)
+def cmd_check(a: argparse.Namespace) -> int:
+    from ..gate import compare_frames
+    from ..gate.reference import load_runs
+    from ..gate.table import render, to_json
+
+    ref = load_runs(a.reference, "reference")
+    new = load_runs(a.results, "results")
+    report = compare_frames(ref, new, _gate_config(a))
+    print(to_json(report) if a.json else render(report))
+    return report.exit_code
+
+
+def _baseline_args(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", required=True)
+    u = sub.add_parser("update", help="rerun the profile's suite and replace the reference (prints the diff)")
+    u.add_argument("--profile", default="ci")
+    u.add_argument("--reference", default=None, help="reference dir (default results/reference/<profile>)")
+    u.add_argument("--from-results", default=None,
+                   help="adopt this finished sweep instead of rerunning (it must hold the whole suite)")
+    u.add_argument("--device", default="auto")
+    u.add_argument("--dry-run", action="store_true", help="print the diff, keep the old reference")
+    u.add_argument("--progress", action="store_true")
+    _gate_args(u)
+
+
+@command("baseline", "regenerate a reference deliberately: `fptbench baseline update [--profile ci]`")
+@args(_baseline_args)
+def cmd_baseline(a: argparse.Namespace) -> int:
+    from ..errors import FptError
+    from ..gate import compare_frames
+    from ..gate.reference import fresh_dir, load_runs, replace_reference, run_profile
+    from ..gate.table import render
+
+    reference = Path(a.reference or f"results/reference/{a.profile}")
+    if a.from_results:
+        fresh, cleanup = Path(a.from_results), False
+    else:
+        fresh, cleanup = fresh_dir(reference), True
+    try:
+        if not a.from_results:
+            print(f"running profile '{a.profile}' into {fresh} ...", flush=True)
+            if run_profile(a.profile, fresh, a.device, a.progress) != 0:
+                raise FptError(f"the '{a.profile}' sweep had failing runs; the reference was left unchanged")
+        new = load_runs(fresh, "results")
+        new = new[new.profile == a.profile]
+        if new.empty:
+            raise FptError(f"no runs of profile '{a.profile}' in {fresh}; the reference was left unchanged")
+        if (reference / "runs").is_dir():
+            print(f"diff against the old reference {reference} (control = old, treatment = new):")
+            try:
+                print(render(compare_frames(load_runs(reference), new, _gate_config(a))))
+            except FptError as exc:  # a changed task is exactly why one updates: show it, do not stop
+                print(f"(not comparable with the old reference: {exc})")
+        else:
+            print(f"no previous reference at {reference}")
+        if a.dry_run:
+            print("dry run: reference left unchanged")
+            return 0
+        if a.from_results:  # copy only this profile's runs
+            scratch = fresh_dir(reference)
+            try:
+                _copy_profile(fresh, scratch, set(new.run_id))
+                n = replace_reference(reference, scratch)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+        else:
+            n = replace_reference(reference, fresh)
+        print(f"reference {reference} replaced with {n} runs; review and commit it", file=sys.stderr)
+        return 0
+    finally:
+        if cleanup:
+            shutil.rmtree(fresh, ignore_errors=True)
+
+
+def _copy_profile(src: Path, dst: Path, run_ids: set[str]) -> None:
+    for table in ("runs", "curves"):
+        for run_id in run_ids:
+            f = src / table / f"{run_id}.parquet"
+            if f.exists():
+                (dst / table).mkdir(parents=True, exist_ok=True)
+                shutil.copy2(f, dst / table / f.name)

@@ -1,0 +1,306 @@
+"""From the runs table to table cells: grouping, seed statistics, missing-cell reasons, averages.
+
+Everything here is a pure function of the Parquet runs table (plus the task registry, to say *why*
+a never-run cell is missing, and the paper CSV). The formats in ``report.formats`` only lay it out.
+
+Rules (stated in docs/report.md):
+- only ``status == "finished"`` runs give numbers; diverged seeds are counted and shown, not averaged;
+- ours = mean and sample standard deviation (ddof=1) over seeds, with the seed count;
+- two finished runs of one seed with different config hashes, or runs of different task
+  fingerprints in one cell, make the cell a *conflict* (missing, with the reason), never a silent pick;
+- an average over tasks exists only when every cell of the row has a number;
+- one table per (profile, backbone) group, so a CPU-profile stand-in number never reads as GPT-2.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import pandas as pd
+
+from benchmark.errors import FptError
+
+from .metrics import Metric, get_metric
+from .paper import PaperValue, paper_value
+from .specs import ANY, RowSpec, TableSpec
+
+
+@dataclass(frozen=True)
+class Group:
+    """The (profile, backbone) a rendered table is about, with what the backbone stands in for."""
+
+    profile: str
+    backbone: str
+    stand_in_for: str = ""
+
+    @property
+    def slug(self) -> str:
+        return f"{self.profile}__{self.backbone}"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One (row, task): per-seed values in display units, or the reason there is no number."""
+
+    values: tuple[float, ...] = ()
+    seeds: tuple[int, ...] = ()
+    missing: str | None = None
+    notes: tuple[str, ...] = ()
+    derived: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.missing is None and bool(self.values)
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def mean(self) -> float | None:
+        return statistics.fmean(self.values) if self.ok else None
+
+    @property
+    def std(self) -> float | None:
+        return statistics.stdev(self.values) if self.ok and self.n > 1 else None
+
+
+@dataclass
+class RowResult:
+    label: str
+    model: str
+    backbone: str  # the backbone(s) the row's numbers come from
+    cells: dict[str, Cell]
+    paper: dict[str, PaperValue | None]
+    derived: bool = False
+    paper_backbone: str = ""  # what the paper's numbers of this row were made with, as far as the spec says
+
+    def average(self, tasks: tuple[str, ...]) -> float | None:
+        cells = [self.cells[t] for t in tasks]
+        if not all(c.ok for c in cells):
+            return None  # never an average over fewer tasks than the table has
+        return statistics.fmean(c.mean for c in cells)  # type: ignore[misc]
+
+    def paper_average(self, tasks: tuple[str, ...]) -> float | None:
+        vals = [self.paper.get(t) for t in tasks]
+        if not all(v is not None for v in vals):
+            return None
+        return statistics.fmean(v.value for v in vals)  # type: ignore[union-attr]
+
+    def coverage(self) -> tuple[int, int]:
+        return sum(c.ok for c in self.cells.values()), len(self.cells)
+
+
+@dataclass
+class TableResult:
+    spec: TableSpec
+    metric: Metric
+    group: Group
+    rows: list[RowResult] = field(default_factory=list)
+
+    def coverage(self) -> tuple[int, int]:
+        got = [r.coverage() for r in self.rows if not r.derived]
+        return sum(g for g, _ in got), sum(n for _, n in got)
+
+    @property
+    def paper_protocol(self) -> bool:
+        return self.group.profile == "paper" and self.group.backbone == self.spec.paper_backbone
+
+
+def task_absence_reason(task: str) -> str:
+    """Why a cell with no runs at all is empty: not implemented, needs data, or simply never run."""
+    from benchmark.task import TASKS, get_task
+
+    if task not in TASKS:
+        return "task not implemented in this checkout"
+    try:
+        ok, how = get_task(task).available()
+    except FptError as exc:
+        return f"task unavailable: {exc}"
+    return "never run" if ok else f"needs data (`{how}`)"
+
+
+def dedupe_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The same run found in two results directories counts once (the first directory given wins)."""
+    return runs.drop_duplicates(["run_id", "split", "metric"], keep="first").reset_index(drop=True)
+
+
+def run_records(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per run with parsed options; the per-(split, metric) rows stay in ``runs``."""
+    if runs.empty:
+        return pd.DataFrame(columns=["run_id", "status", "task", "model", "backbone", "seed", "profile", "options",
+                                     "budget_steps", "task_fingerprint", "config_hash", "stand_in_for",
+                                     "source"])
+    first = runs.sort_values(["run_id", "split", "metric"]).drop_duplicates("run_id")
+    rec = first[["run_id", "status", "task", "model", "backbone", "seed", "profile", "task_fingerprint",
+                 "config_hash", "stand_in_for", "source"]].copy()
+    configs = [json.loads(c) for c in first.config]
+    rec["options"] = [c.get("model_options", {}) for c in configs]
+    rec["budget_steps"] = [int(c.get("budget", {}).get("steps", -1)) for c in configs]
+    return rec.sort_values("run_id").reset_index(drop=True)
+
+
+def _row_mask(rec: pd.DataFrame, row: RowSpec) -> pd.Series:
+    return (rec.model == row.model) & rec.options.map(row.matches_options)
+
+
+def groups_for(spec: TableSpec, rec: pd.DataFrame) -> list[Group]:
+    """The (profile, backbone) groups that have any run for this table; one placeholder if none."""
+    mask = pd.Series(False, index=rec.index)
+    for row in spec.rows:
+        mask |= _row_mask(rec, row) & rec.task.isin(spec.tasks)
+    mine = rec[mask]
+    out: list[Group] = []
+    for profile in sorted(mine.profile.unique()):
+        in_prof = mine[mine.profile == profile]
+        any_rows = [r for r in spec.rows if r.backbone == ANY]
+        flt = pd.Series(False, index=in_prof.index)
+        for row in any_rows:
+            flt |= _row_mask(in_prof, row)
+        if not any_rows:
+            backbones = ["(per row)"]  # every row pins its backbone: the rows' backbone column says which
+        else:
+            backbones = sorted(b for b in in_prof[flt].backbone.unique() if b != "none") or ["none"]
+        for bb in backbones:
+            out.append(Group(profile, bb, _stand_in(rec, bb)))
+    return out or [Group("(no results)", "(none)")]
+
+
+def _stand_in(rec: pd.DataFrame, backbone: str) -> str:
+    vals = sorted(v for v in rec[rec.backbone == backbone].stand_in_for.unique() if v)
+    return vals[0] if vals else ""
+
+
+def absence_reasons(tasks: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """``task_absence_reason`` for each task: what this machine says about never-run cells."""
+    return {t: task_absence_reason(t) for t in sorted(set(tasks))}
+
+
+def _cell(spec: TableSpec, metric: Metric, row: RowSpec, group: Group, task: str, rec: pd.DataFrame,
+          runs: pd.DataFrame, absence: Mapping[str, str]) -> tuple[Cell, set[str]]:
+    m = _row_mask(rec, row) & (rec.task == task) & (rec.profile == group.profile)
+    if row.backbone == ANY:
+        m &= rec.backbone.isin([group.backbone, "none"])
+    else:
+        m &= rec.backbone == row.backbone
+    mine = rec[m]
+    backbones = set(mine.backbone)
+    if mine.empty:
+        return Cell(missing=absence.get(task) or task_absence_reason(task)), backbones
+    if mine.task_fingerprint.nunique() > 1:
+        return Cell(missing=f"conflict: runs of {mine.task_fingerprint.nunique()} task versions/fingerprints; "
+                            "render their results directories separately"), backbones
+    finished = mine[mine.status == "finished"]
+    diverged = mine[mine.status == "diverged"]
+    dup = finished.groupby("seed").config_hash.nunique()
+    if (dup > 1).any():
+        seeds = ", ".join(str(s) for s in dup[dup > 1].index)
+        return Cell(missing=f"conflict: several configs (budgets/options) for seed {seeds}; "
+                            "render their results directories separately"), backbones
+    notes = []
+    if len(diverged):
+        notes.append(f"{len(diverged)} diverged")
+    other = mine[~mine.status.isin(["finished", "diverged"])]
+    if len(other):
+        notes.append(f"{len(other)} with status {','.join(sorted(set(other.status)))}")
+    submitted = finished[finished.source.fillna("harness") != "harness"]
+    if len(submitted):
+        notes.append(f"{len(submitted)} submitted, not rerun by the harness")
+    budget_note = _budget_note(group.profile, task, row.model, sorted(set(finished.budget_steps)))
+    if budget_note:
+        notes.append(budget_note)
+    if finished.empty:
+        reason = f"diverged ({len(diverged)} of {len(mine)} seeds)" if len(diverged) else "no finished run"
+        return Cell(missing=reason, notes=tuple(notes)), backbones
+    values, seeds, unreached = [], [], []
+    for r in finished.sort_values("seed").itertuples():
+        value, why = metric.extract(runs[runs.run_id == r.run_id])
+        if value is None:
+            unreached.append(why)
+        else:
+            values.append(value)
+            seeds.append(int(r.seed))
+    if unreached:
+        return Cell(missing=f"{unreached[0]} ({len(unreached)} of {len(finished)} finished seeds)",
+                    notes=tuple(notes)), backbones
+    return Cell(tuple(values), tuple(seeds), None, tuple(notes)), backbones
+
+
+def _expected_backbone(row: RowSpec, group: Group) -> str:
+    """The backbone a row without runs would use: its pinned one, 'none' for backbone-free models."""
+    if row.backbone != ANY:
+        return row.backbone
+    from benchmark.model import MODELS
+
+    try:
+        cls = MODELS.get(row.model)
+    except FptError:
+        return group.backbone
+    return group.backbone if getattr(cls, "uses_backbone", True) else "none"
+
+
+def _budget_note(profile: str, task: str, model: str, steps: list[int]) -> str:
+    """Say so when runs were capped or stretched (``--max-steps``) away from their profile's budget."""
+    if not steps:
+        return ""
+    from benchmark.profiles import PROFILES, get_profile
+
+    if profile not in PROFILES:
+        return f"{'/'.join(map(str, steps))} steps"
+    want = get_profile(profile).budget(task, model).steps
+    if steps == [want]:
+        return ""
+    return f"{'/'.join(map(str, steps))} steps, profile budget {want}"
+
+
+def _derived_cell(num: Cell, den: Cell) -> Cell:
+    if not num.ok or not den.ok:
+        return Cell(missing="needs both rows", derived=True)
+    if den.mean == 0 or not math.isfinite(num.mean / den.mean):  # type: ignore[operator]
+        return Cell(missing="division by zero", derived=True)
+    return Cell((num.mean / den.mean,), (), None, (), derived=True)  # type: ignore[operator]
+
+
+def compute_table(spec: TableSpec, group: Group, runs: pd.DataFrame, rec: pd.DataFrame | None = None,
+                  absence: Mapping[str, str] | None = None) -> TableResult:
+    """One table for one group. ``absence`` maps a task to the reason its never-run cells are empty
+    (default: ask the task registry now; ``--check`` passes the reasons recorded at render time)."""
+    metric = get_metric(spec.metric)
+    rec = run_records(runs) if rec is None else rec
+    absence = absence_reasons(spec.tasks) if absence is None else absence
+    result = TableResult(spec, metric, group)
+    by_label: dict[str, RowResult] = {}
+    for row in spec.rows:
+        cells, backbones = {}, set()
+        for task in spec.tasks:
+            cells[task], bbs = _cell(spec, metric, row, group, task, rec, runs, absence)
+            backbones |= bbs
+        shown = ", ".join(sorted(backbones)) or _expected_backbone(row, group)
+        paper = {t: paper_value(spec.paper_table, row.paper_row, t) for t in spec.tasks}
+        if row.paper_backbone:
+            paper_bb = row.paper_backbone
+        elif row.backbone != ANY:
+            paper_bb = "see paper"  # a pinned stand-in backbone: the table's paper backbone would be wrong
+        else:
+            paper_bb = spec.paper_backbone if _expected_backbone(row, group) != "none" else "none"
+        rr = RowResult(row.label, row.model, shown, cells, paper, paper_backbone=paper_bb)
+        result.rows.append(rr)
+        by_label[row.label] = rr
+    for d in spec.derived:
+        num, den = by_label[d.numerator], by_label[d.denominator]
+        cells = {t: _derived_cell(num.cells[t], den.cells[t]) for t in spec.tasks}
+        paper = {t: paper_value(spec.paper_table, d.paper_row, t) for t in spec.tasks}
+        result.rows.append(RowResult(d.label, "", "", cells, paper, derived=True))
+    return result
+
+
+def compute_all(specs: list[TableSpec], runs: pd.DataFrame, absence: Mapping[str, str] | None = None) -> list[TableResult]:
+    runs = dedupe_runs(runs)
+    rec = run_records(runs)
+    if absence is None:
+        absence = absence_reasons([t for s in specs for t in s.tasks])
+    return [compute_table(spec, g, runs, rec, absence) for spec in specs for g in groups_for(spec, rec)]

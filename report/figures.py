@@ -1,0 +1,138 @@
+"""Convergence figures: validation metric against steps and against wall time, one figure per
+(profile, backbone, task), each model a line (mean over seeds) with a min..max band over seeds.
+
+Byte-reproducible on one machine: the object API only (no pyplot global state), matplotlib's default
+style (a user's matplotlibrc cannot leak in), a fixed ``svg.hashsalt``, and no date, creator or
+software stamps in the SVG/PNG metadata. Every figure gets a CSV sidecar of exactly the plotted
+series; ``--check`` compares that strictly even where image bytes differ across matplotlib versions.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+
+from .compute import dedupe_runs, run_records
+from .formats import Figure
+
+MODEL_ORDER = ("fpt", "random-frozen", "full", "lstm")
+RC = {"svg.hashsalt": "fptbench", "svg.fonttype": "path", "path.simplify": False, "figure.dpi": 100,
+      "font.family": "DejaVu Sans", "axes.grid": True, "grid.alpha": 0.3}
+PNG_META = {"Software": None}
+SVG_META = {"Date": None, "Creator": None}
+
+
+def renderer_info() -> dict[str, str]:
+    """What the image bytes depend on, recorded in the manifest so --check knows when to compare them."""
+    from matplotlib import ft2font
+
+    return {"matplotlib": matplotlib.__version__, "freetype": getattr(ft2font, "__freetype_version__", "?")}
+
+
+def _slug(s: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.+-]+", "_", s)
+
+
+def _label(model: str, options: dict) -> str:
+    if not options:
+        return model
+    return model + "[" + ",".join(f"{k}={options[k]}" for k in sorted(options)) + "]"
+
+
+def _order(label: str) -> tuple[int, str]:
+    base = label.split("[")[0]
+    return (MODEL_ORDER.index(base) if base in MODEL_ORDER else len(MODEL_ORDER), label)
+
+
+def _color(label: str, labels: list[str]) -> str:
+    """Known models keep one colour in every figure; others follow in order."""
+    base = label.split("[")[0]
+    if base in MODEL_ORDER and "[" not in label:
+        return f"C{MODEL_ORDER.index(base)}"
+    extra = [x for x in labels if x.split("[")[0] not in MODEL_ORDER or "[" in x]
+    return f"C{(len(MODEL_ORDER) + extra.index(label)) % 10}"
+
+
+def series_table(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
+    """Tidy per-(profile, backbone group, task, series, step) statistics over seeds: what gets plotted."""
+    cols = ["profile", "backbone", "task", "series", "metric", "step", "wall_time_mean_s", "value_mean", "value_min",
+            "value_max", "n_seeds"]
+    rec = run_records(dedupe_runs(runs))
+    curves = curves.drop_duplicates(["run_id", "step", "split", "metric"], keep="first")
+    if rec.empty or curves.empty:
+        return pd.DataFrame(columns=cols)
+    rec = rec[rec.status == "finished"].copy()
+    rec["series"] = [_label(m, o) for m, o in zip(rec.model, rec.options)]
+    cur = curves[(curves.split == "val") & (curves.metric != "loss")]
+    cur = cur.merge(rec[["run_id", "profile", "backbone", "task", "series", "seed"]], on="run_id")
+    out = []
+    for profile in sorted(cur.profile.unique()):
+        prof = cur[cur.profile == profile]
+        backbones = sorted(b for b in prof.backbone.unique() if b != "none") or ["none"]
+        for bb in backbones:
+            grp = prof[prof.backbone.isin([bb, "none"])]
+            for (task, series, metric), df in grp.groupby(["task", "series", "metric"], sort=True):
+                scale = 100.0 if metric == "accuracy" else 1.0
+                stats = df.groupby("step").agg(wall=("wall_time_s", "mean"), mean=("value", "mean"),
+                                               lo=("value", "min"), hi=("value", "max"), n=("seed", "nunique"))
+                for step, r in stats.sort_index().iterrows():
+                    out.append([profile, bb, task, series, metric, int(step), float(r.wall), scale * float(r["mean"]),
+                                scale * float(r.lo), scale * float(r.hi), int(r.n)])
+    return pd.DataFrame(out, columns=cols)
+
+
+def _plot(df: pd.DataFrame, title: str, png: Path, svg: Path) -> None:
+    from matplotlib.figure import Figure as MplFigure
+
+    with matplotlib.rc_context():
+        matplotlib.rcdefaults()
+        matplotlib.rcParams.update(RC)
+        fig = MplFigure(figsize=(10, 3.8))
+        axes = fig.subplots(1, 2, sharey=True)
+        labels = sorted(df.series.unique(), key=_order)
+        metric = df.metric.iloc[0]
+        for label in labels:
+            s = df[df.series == label].sort_values("step")
+            color = _color(label, labels)
+            n = int(s.n_seeds.max())
+            for ax, x in ((axes[0], s.step.to_numpy()), (axes[1], s.wall_time_mean_s.to_numpy())):
+                ax.plot(x, s.value_mean.to_numpy(), color=color, lw=1.5, label=f"{label} (n={n})")
+                if n > 1:
+                    ax.fill_between(x, s.value_min.to_numpy(), s.value_max.to_numpy(), color=color, alpha=0.2, lw=0)
+        axes[0].set_xlabel("gradient steps")
+        axes[1].set_xlabel("training wall time (s, mean over seeds)")
+        axes[0].set_ylabel(f"validation {metric}" + (" (%)" if metric == "accuracy" else ""))
+        axes[0].legend(loc="best", fontsize=8)
+        fig.suptitle(title, fontsize=10)
+        fig.tight_layout()
+        fig.savefig(png, format="png", metadata=PNG_META)
+        fig.savefig(svg, format="svg", metadata=SVG_META)
+
+
+def render_figures(runs: pd.DataFrame, curves: pd.DataFrame, out_dir: Path) -> tuple[list[Figure], list[Path]]:
+    """Write PNG, SVG and CSV per (profile, backbone, task); return the figure index and written paths."""
+    table = series_table(runs, curves)
+    figures: list[Figure] = []
+    written: list[Path] = []
+    if table.empty:
+        return figures, written
+    fig_dir = out_dir / "figures"
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    for (profile, bb, task), df in table.groupby(["profile", "backbone", "task"], sort=True):
+        stem = f"{_slug(profile)}__{_slug(bb)}__{_slug(task)}"
+        png, svg, data = fig_dir / f"{stem}.png", fig_dir / f"{stem}.svg", fig_dir / f"{stem}.csv"
+        _plot(df, f"{task} — profile {profile}, backbone {bb}", png, svg)
+        buf = io.StringIO()
+        df.to_csv(buf, index=False, float_format="%.6f", lineterminator="\n")
+        data.write_text(buf.getvalue(), encoding="utf-8")
+        figures.append(Figure(f"{profile}__{bb}", profile, bb, task, f"figures/{png.name}", f"figures/{svg.name}",
+                              f"figures/{data.name}"))
+        written += [png, svg, data]
+    return figures, written
+
+
+__all__ = ["render_figures", "renderer_info", "series_table"]

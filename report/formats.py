@@ -1,0 +1,335 @@
+"""Output formats (md, tex, csv, html): each lays out the same computed tables; a registry, not if/elif.
+
+A format is ``(filename, write(ReportData) -> str)``. Every text format is a pure function of the
+computed tables, so a re-render from the same Parquet files is byte-identical (``--check`` relies on it).
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+from dataclasses import dataclass, field
+from typing import Callable
+
+from benchmark.errors import FptError
+
+from .compute import Cell, RowResult, TableResult
+from .paper import SOURCES, PaperValue
+
+
+@dataclass(frozen=True)
+class Figure:
+    group_slug: str
+    profile: str
+    backbone: str
+    task: str
+    png: str  # paths relative to the report directory
+    svg: str
+    data: str
+
+
+@dataclass
+class ReportData:
+    tables: list[TableResult]
+    figures: list[Figure] = field(default_factory=list)
+    command: str = ""
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    filename: str
+    write: Callable[[ReportData], str]
+
+
+FORMATS: dict[str, Format] = {}
+
+
+def register_format(fmt: Format) -> Format:
+    if fmt.name in FORMATS and FORMATS[fmt.name] is not fmt:
+        raise FptError(f"report format '{fmt.name}' is registered twice")
+    FORMATS[fmt.name] = fmt
+    return fmt
+
+
+def get_format(name: str) -> Format:
+    try:
+        return FORMATS[name]
+    except KeyError:
+        raise FptError(f"unknown report format '{name}'; choose from {', '.join(sorted(FORMATS))}") from None
+
+
+# -- shared cell text --------------------------------------------------------------------------
+def num(x: float, decimals: int) -> str:
+    return f"{x:,.{decimals}f}"
+
+
+def ours_text(cell: Cell, decimals: int, pm: str = "±") -> str:
+    if cell.derived:
+        return f"{num(cell.values[0], 1)}x"
+    if cell.std is not None:
+        text = f"{num(cell.mean, decimals)} {pm} {num(cell.std, decimals)} (n={cell.n})"  # type: ignore[arg-type]
+    else:
+        text = f"{num(cell.mean, decimals)} (n={cell.n})"  # type: ignore[arg-type]
+    if cell.notes:
+        text += f" [{'; '.join(cell.notes)}]"
+    return text
+
+
+def paper_text(pv: PaperValue | None, decimals: int, with_source: bool) -> str:
+    if pv is None:
+        return "not in paper"
+    text = f"{pv.value:g}"
+    return f"{text} ({pv.source})" if with_source else text
+
+
+def row_source(row: RowResult) -> str | None:
+    """The single source of a row's paper values, or None when they are mixed (shown per cell)."""
+    sources = {pv.source for pv in row.paper.values() if pv is not None}
+    return sources.pop() if len(sources) == 1 else None
+
+
+def delta_text(cell: Cell, pv: PaperValue | None, decimals: int) -> str:
+    if not cell.ok or pv is None:
+        return ""
+    d = (cell.mean if not cell.derived else cell.values[0]) - pv.value  # type: ignore[operator]
+    return f"{d:+,.{decimals}f}"
+
+
+class Legend:
+    """Footnote letters for missing-cell reasons and paper notes, in order of first use."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, str] = {}
+
+    def mark(self, text: str) -> str:
+        if text not in self.items:
+            i = len(self.items)
+            self.items[text] = chr(ord("a") + i) if i < 26 else f"z{i}"
+        return self.items[text]
+
+
+def heading(t: TableResult) -> str:
+    return f"{t.spec.title} — profile `{t.group.profile}`, backbone `{t.group.backbone}`"
+
+
+def protocol_note(t: TableResult) -> str:
+    if t.paper_protocol:
+        return f"Paper protocol: profile `paper`, backbone `{t.group.backbone}`."
+    stand = f" (stand-in for {t.group.stand_in_for})" if t.group.stand_in_for else ""
+    return (f"NOT the paper protocol: profile `{t.group.profile}`, backbone `{t.group.backbone}`{stand}. "
+            f"The paper's numbers come from {t.spec.paper_backbone} under its own protocol; compare trends, not values.")
+
+
+def grid(t: TableResult, legend: Legend, pm: str = "±") -> tuple[list[str], list[list[str]]]:
+    """Header and body cells (plain text) of one table; missing cells and paper notes get legend marks."""
+    d = t.metric.decimals
+    tasks = t.spec.tasks
+    header = ["row", "backbone", *tasks]
+    if t.spec.average:
+        header.append("average")
+    header.append("coverage")
+    body: list[list[str]] = []
+    for row in t.rows:
+        ours = []
+        for task in tasks:
+            c = row.cells[task]
+            ours.append(ours_text(c, d, pm) if c.ok else f"missing [{legend.mark(c.missing or 'no value')}]")
+        label = f"{row.label} — ours" if not row.derived else f"{row.label} — ours"
+        line = [label, row.backbone or "", *ours]
+        if t.spec.average:
+            avg = row.average(tasks)
+            line.append(num(avg, d) if avg is not None else "")
+        got, n = row.coverage()
+        line.append(f"{got}/{n}" if not row.derived else "")
+        body.append(line)
+        if any(pv is not None for pv in row.paper.values()):
+            src = row_source(row)
+            plabel = f"{row.label} — paper ({src})" if src else f"{row.label} — paper"
+            cells = []
+            for task in tasks:
+                pv = row.paper[task]
+                text = paper_text(pv, d, with_source=src is None)
+                if pv is not None and pv.note:
+                    text += f" [{legend.mark('paper note: ' + pv.note)}]"
+                cells.append(text)
+            pline = [plabel, row.paper_backbone, *cells]
+            if t.spec.average:
+                pavg = row.paper_average(tasks)
+                pline.append(num(pavg, d) if pavg is not None else "")
+            pline.append("")
+            body.append(pline)
+            dline = [f"{row.label} — Δ (ours − paper)", "", *(delta_text(row.cells[x], row.paper[x], d) for x in tasks)]
+            if t.spec.average:
+                avg, pavg = row.average(tasks), row.paper_average(tasks)
+                dline.append(f"{avg - pavg:+,.{d}f}" if avg is not None and pavg is not None else "")
+            dline.append("")
+            body.append(dline)
+    return header, body
+
+
+def _caption(t: TableResult) -> list[str]:
+    got, n = t.coverage()
+    return [
+        protocol_note(t),
+        f"Metric: {t.metric.label}. Ours: mean ± sample std over seeds (n = finished seeds); only finished runs count. "
+        f"Δ = ours − paper. An average is empty unless every task of the row has a number.",
+        f"Coverage: {got}/{n} cells have a number.",
+    ]
+
+
+# -- markdown ----------------------------------------------------------------------------------
+def _md_escape(s: str) -> str:
+    return s.replace("|", "\\|")
+
+
+def write_md(data: ReportData) -> str:
+    out = ["# fptbench report", "", "Generated from the Parquet results by the harness; do not edit by hand.", ""]
+    if data.command:
+        out += [f"Regenerate: `{data.command}`", ""]
+    out += ["Paper-value sources: " + "; ".join(f"`{k}` = {v}" for k, v in SOURCES.items()) + ".", ""]
+    for t in data.tables:
+        legend = Legend()
+        header, body = grid(t, legend)
+        out += [f"## {heading(t)}", ""]
+        out += [f"> {line}" for line in _caption(t)]
+        out += [""]
+        if t.spec.description:
+            out += [t.spec.description, ""]
+        out.append("| " + " | ".join(_md_escape(h) for h in header) + " |")
+        out.append("|" + "|".join(["---"] * 2 + ["---:"] * (len(header) - 2)) + "|")
+        for line in body:
+            out.append("| " + " | ".join(_md_escape(c) for c in line) + " |")
+        out.append("")
+        for text, mark in legend.items.items():
+            out.append(f"- [{mark}] {text}")
+        out.append("")
+    if data.figures:
+        out += ["## Convergence figures", "",
+                "Validation metric against gradient steps (left) and training wall time (right); line = mean over "
+                "seeds, band = min..max over seeds. Each figure links its SVG and the CSV of the plotted series.", ""]
+        current = None
+        for f in data.figures:
+            if f.group_slug != current:
+                current = f.group_slug
+                out += [f"### profile `{f.profile}`, backbone `{f.backbone}`", ""]
+            out += [f"#### {f.task}", "", f"![{f.task}: validation metric vs steps and wall time]({f.png})", "",
+                    f"[SVG]({f.svg}) · [data]({f.data})", ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+# -- csv ---------------------------------------------------------------------------------------
+CSV_COLUMNS = ["table", "profile", "backbone_group", "stand_in_for", "paper_protocol", "row", "model", "row_backbone",
+               "task", "ours_mean", "ours_std", "n_seeds", "seeds", "values", "missing_reason", "notes",
+               "paper_table", "paper_value", "paper_source", "delta", "coverage"]
+
+
+def _f(x: float | None) -> str:
+    return "" if x is None else f"{x:.6f}"
+
+
+def write_csv(data: ReportData) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    for t in data.tables:
+        for row in t.rows:
+            got, n = row.coverage()
+            for task in [*t.spec.tasks, *(["(average)"] if t.spec.average else [])]:
+                if task == "(average)":
+                    mean, std, cell = row.average(t.spec.tasks), None, None
+                    pav = row.paper_average(t.spec.tasks)
+                    pv = None if pav is None else PaperValue(pav, row_source(row) or "mixed", "")
+                else:
+                    cell, pv = row.cells[task], row.paper[task]
+                    mean = (cell.values[0] if cell.derived else cell.mean) if cell.ok else None
+                    std = cell.std
+                delta = None if mean is None or pv is None else mean - pv.value
+                w.writerow([
+                    t.spec.name, t.group.profile, t.group.backbone, t.group.stand_in_for, t.paper_protocol, row.label,
+                    row.model, row.backbone, task, _f(mean), _f(std), "" if cell is None else cell.n,
+                    "" if cell is None else " ".join(map(str, cell.seeds)),
+                    "" if cell is None else " ".join(f"{v:.6f}" for v in cell.values),
+                    "" if cell is None else (cell.missing or ""), "" if cell is None else "; ".join(cell.notes),
+                    t.spec.paper_table or "", _f(None if pv is None else pv.value), "" if pv is None else pv.source,
+                    _f(delta), "" if row.derived else f"{got}/{n}",
+                ])
+    return buf.getvalue()
+
+
+# -- LaTeX -------------------------------------------------------------------------------------
+_TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+        "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "±": r"$\pm$", "Δ": r"$\Delta$",
+        "−": "--", "—": "--", "`": "", "·": r"$\cdot$"}
+
+
+def tex_escape(s: str) -> str:
+    return "".join(_TEX.get(ch, ch) for ch in s)
+
+
+def write_tex(data: ReportData) -> str:
+    out = ["% fptbench report: generated from the Parquet results; do not edit by hand.",
+           "% Needs \\usepackage{booktabs}.", ""]
+    for t in data.tables:
+        legend = Legend()
+        header, body = grid(t, legend)
+        out += [r"\begin{table}[t]", r"\centering", r"\scriptsize",
+                r"\caption{" + tex_escape(heading(t) + ". " + " ".join(_caption(t))) + "}",
+                r"\label{tab:" + tex_escape(f"{t.spec.name}-{t.group.slug}") + "}",
+                r"\begin{tabular}{ll" + "r" * (len(header) - 2) + "}", r"\toprule",
+                " & ".join(tex_escape(h) for h in header) + r" \\", r"\midrule"]
+        for line in body:
+            out.append(" & ".join(tex_escape(c) for c in line) + r" \\")
+        out += [r"\bottomrule", r"\end{tabular}"]
+        if legend.items:
+            out.append(r"\par\smallskip\raggedright " + "; ".join(
+                tex_escape(f"[{m}] {text}") for text, m in legend.items.items()))
+        out += [r"\end{table}", ""]
+    return "\n".join(out)
+
+
+# -- HTML --------------------------------------------------------------------------------------
+_CSS = ("body{font-family:system-ui,sans-serif;margin:2rem;max-width:100rem}table{border-collapse:collapse;"
+        "margin:.5rem 0}td,th{border:1px solid #ccc;padding:.2rem .4rem;text-align:right;font-size:.85rem}"
+        "td:first-child,td:nth-child(2),th:first-child{text-align:left}.missing{color:#a33}"
+        ".warn{background:#fff4d6;padding:.4rem}.paper{color:#555}img{max-width:100%}")
+
+
+def write_html(data: ReportData) -> str:
+    e = html.escape
+    out = ["<!doctype html>", '<html lang="en"><head><meta charset="utf-8"><title>fptbench report</title>',
+           f"<style>{_CSS}</style></head><body>", "<h1>fptbench report</h1>",
+           "<p>Generated from the Parquet results by the harness; do not edit by hand.</p>"]
+    if data.command:
+        out.append(f"<p>Regenerate: <code>{e(data.command)}</code></p>")
+    for t in data.tables:
+        legend = Legend()
+        header, body = grid(t, legend)
+        out.append(f"<h2>{e(heading(t))}</h2>")
+        cap = _caption(t)
+        out.append(f'<p class="{"" if t.paper_protocol else "warn"}">{e(cap[0])}</p>')
+        out += [f"<p>{e(c)}</p>" for c in cap[1:]]
+        out.append("<table><thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in header) + "</tr></thead><tbody>")
+        for line in body:
+            cls = ' class="paper"' if " — paper" in line[0] else ""
+            cells = "".join(f'<td class="missing">{e(c)}</td>' if c.startswith("missing [") else f"<td>{e(c)}</td>"
+                            for c in line)
+            out.append(f"<tr{cls}>{cells}</tr>")
+        out.append("</tbody></table>")
+        if legend.items:
+            out.append("<ul>" + "".join(f"<li>[{e(m)}] {e(text)}</li>" for text, m in legend.items.items()) + "</ul>")
+    if data.figures:
+        out.append("<h2>Convergence figures</h2>")
+        for f in data.figures:
+            out.append(f"<h3>{e(f.profile)} / {e(f.backbone)} / {e(f.task)}</h3>"
+                       f'<p><img src="{e(f.png)}" alt="{e(f.task)} convergence"></p>'
+                       f'<p><a href="{e(f.svg)}">SVG</a> · <a href="{e(f.data)}">data</a></p>')
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+register_format(Format("md", "README.md", write_md))
+register_format(Format("csv", "tables.csv", write_csv))
+register_format(Format("tex", "tables.tex", write_tex))
+register_format(Format("html", "index.html", write_html))

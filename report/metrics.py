@@ -1,0 +1,73 @@
+"""What fills a cell: metric extractors, one per table kind, in a registry (plugins, not if/elif).
+
+An extractor reads the runs-table rows of one *finished* run and returns the cell value in display
+units, or ``None`` and the reason it has none (e.g. a threshold never reached).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import pandas as pd
+
+from benchmark.errors import FptError
+
+Extract = Callable[[pd.DataFrame], "tuple[float | None, str]"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    label: str  # column-group caption, e.g. "test accuracy (%)"
+    decimals: int
+    higher_is_better: bool
+    extract: Extract
+    paper_scale: float = 1.0  # paper CSV value * paper_scale = display units
+
+
+METRICS: dict[str, Metric] = {}
+
+
+def register_metric(metric: Metric) -> Metric:
+    if metric.name in METRICS and METRICS[metric.name] is not metric:
+        raise FptError(f"report metric '{metric.name}' is registered twice; rename one")
+    METRICS[metric.name] = metric
+    return metric
+
+
+def get_metric(name: str) -> Metric:
+    try:
+        return METRICS[name]
+    except KeyError:
+        raise FptError(f"unknown report metric '{name}'; known: {', '.join(sorted(METRICS))}") from None
+
+
+def main_metric_row(run: pd.DataFrame, split: str) -> pd.Series:
+    """The task's main metric (the one that is not 'loss') on ``split`` of one run."""
+    rows = run[(run.split == split) & (run.metric != "loss")]
+    if len(rows) != 1:
+        rid = run.run_id.iloc[0] if len(run) else "?"
+        raise FptError(f"run {rid} has {len(rows)} main-metric rows on '{split}' (expected 1); its results file is damaged")
+    return rows.iloc[0]
+
+
+def _test_metric(run: pd.DataFrame) -> tuple[float | None, str]:
+    value = float(main_metric_row(run, "test").value)
+    if not math.isfinite(value):
+        return None, "test metric is not finite"
+    return 100.0 * value, ""
+
+
+def _steps_to_threshold(run: pd.DataFrame) -> tuple[float | None, str]:
+    row = main_metric_row(run, "test")
+    stt = row.steps_to_threshold
+    if stt is None or pd.isna(stt):
+        return None, f"threshold {row.threshold:g} not reached in {int(row.steps_trained)} steps"
+    return float(stt), ""
+
+
+register_metric(Metric("test-metric", "test accuracy (%)", 1, True, _test_metric))
+register_metric(Metric("steps-to-threshold", "gradient steps to the validation threshold", 0, False,
+                       _steps_to_threshold))

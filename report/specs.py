@@ -1,0 +1,125 @@
+"""Declarative table specs: which runs fill which cell, and which paper numbers sit beside them.
+
+A table is data, not code: a frozen ``TableSpec`` names its rows (a model, a backbone or ``"any"``,
+and the exact model options a run must carry), its columns (tasks), the metric that fills a cell and
+the paper table whose numbers are shown beside ours. Specs register in ``TABLE_SPECS``; built-ins live
+in ``report/tables/``, other modules register with ``register_table`` (or the ``fptbench.tables``
+entry point), so a new table never needs an edit to the renderer.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from benchmark.errors import FptError
+from benchmark.registry import Registry
+
+ANY = "any"
+
+
+def _freeze_options(options: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...] | None:
+    if options is None:
+        return None
+    return tuple(sorted((str(k), json.dumps(v, sort_keys=True)) for k, v in dict(options).items()))
+
+
+@dataclass(frozen=True)
+class RowSpec:
+    """One row of ours: runs of ``model`` on ``backbone`` whose model options equal ``options``.
+
+    ``backbone="any"`` takes the backbone of the table group being rendered (one table per
+    (profile, backbone) group); a named backbone pins it. ``options=None`` accepts any options;
+    the default ``{}`` accepts only runs without options, so an ablation run (``preset=+ln``) never
+    leaks into the plain FPT row. ``paper_row`` is the ``row`` value in the paper's table CSV.
+    """
+
+    label: str
+    model: str
+    backbone: str = ANY
+    options: tuple[tuple[str, str], ...] | None = ()
+    paper_row: str | None = None
+    paper_backbone: str | None = None  # what the paper's number for this row used; None: the table's
+
+    def __post_init__(self) -> None:
+        if not self.label or not self.model:
+            raise FptError("a table row needs a label and a model")
+        if self.options is not None and not isinstance(self.options, tuple):
+            object.__setattr__(self, "options", _freeze_options(self.options))  # accept a plain dict
+
+    def matches_options(self, model_options: Mapping[str, Any]) -> bool:
+        return self.options is None or _freeze_options(model_options) == self.options
+
+
+@dataclass(frozen=True)
+class DerivedRow:
+    """A row computed from two rows of ours, e.g. Table 6's speed-up = random / fpt steps."""
+
+    label: str
+    numerator: str  # label of a RowSpec
+    denominator: str
+    paper_row: str | None = None
+    op: str = "ratio"
+
+    def __post_init__(self) -> None:
+        if self.op != "ratio":
+            raise FptError(f"derived row '{self.label}': only op='ratio' is supported, got {self.op!r}")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A table: rows x tasks, one metric, optionally the paper's table beside it."""
+
+    name: str
+    title: str
+    rows: tuple[RowSpec, ...]
+    tasks: tuple[str, ...]
+    metric: str = "test-metric"  # a name in report.metrics.METRICS
+    paper_table: str | None = None  # the ``table`` value in the paper CSV
+    paper_backbone: str = "gpt2"  # the backbone the paper's numbers were made with (for the protocol warning)
+    derived: tuple[DerivedRow, ...] = ()
+    average: bool = True
+    description: str = ""
+    order: int = 100  # position in the report (smaller first), then name
+
+    def __post_init__(self) -> None:
+        if not self.rows or not self.tasks:
+            raise FptError(f"table '{self.name}' needs at least one row and one task")
+        labels = [r.label for r in self.rows] + [d.label for d in self.derived]
+        dup = sorted({x for x in labels if labels.count(x) > 1})
+        if dup:
+            raise FptError(f"table '{self.name}' repeats row labels {dup}; labels must be unique")
+        for d in self.derived:
+            for ref in (d.numerator, d.denominator):
+                if ref not in labels[: len(self.rows)]:
+                    raise FptError(f"table '{self.name}': derived row '{d.label}' refers to unknown row '{ref}'")
+        if len(set(self.tasks)) != len(self.tasks):
+            raise FptError(f"table '{self.name}' repeats a task column")
+
+
+TABLE_SPECS: Registry[TableSpec] = Registry("table", "fptbench.tables", builtins=("report.tables",))
+
+
+def register_table(spec: TableSpec) -> TableSpec:
+    """Register a table spec (call at import time of the module that declares it)."""
+    if not isinstance(spec, TableSpec):
+        raise FptError(f"register_table expects a report.specs.TableSpec, got {type(spec).__name__}")
+    TABLE_SPECS.add(spec.name, spec)
+    return spec
+
+
+def get_table(name: str) -> TableSpec:
+    spec = TABLE_SPECS.get(name)
+    if not isinstance(spec, TableSpec):
+        raise FptError(f"'{name}' is not a report.specs.TableSpec")
+    return spec
+
+
+def all_tables() -> list[TableSpec]:
+    specs = [get_table(n) for n in TABLE_SPECS.names()]
+    return sorted(specs, key=lambda s: (s.order, s.name))
+
+
+__all__ = ["ANY", "DerivedRow", "RowSpec", "TableSpec", "TABLE_SPECS", "all_tables", "get_table", "register_table"
+           ]

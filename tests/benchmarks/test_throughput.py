@@ -1,0 +1,68 @@
+"""Training-step throughput (steps/s) of every baseline adapter on every task shape.
+
+``make test`` runs these with ``--benchmark-disable``: each step runs once as a plain smoke test.
+``make bench`` times them and compares with the committed baseline in ``results/reference/bench``
+(reported, never failing: a shared runner's timings are noise). On a dedicated machine,
+``FPTBENCH_BENCH_STRICT=1 make bench`` (or ``make bench-strict``) fails on a slowdown; see docs/ci.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from benchmark.model import get_adapter
+from benchmark.task import TASKS, get_task
+from benchmark.trainer import seeded
+
+BATCH = 16  # the paper's batch size
+TRANSFORMER_ADAPTERS = ("fpt", "full", "random-frozen")
+
+
+def _task_names() -> list[str]:
+    return sorted(TASKS.names())
+
+
+def _cases():
+    for task in _task_names():
+        for backbone, marks in (("tiny-gpt2", ()), ("minilm-l6", (pytest.mark.assets,))):
+            for model in TRANSFORMER_ADAPTERS:
+                yield pytest.param(task, model, backbone, id=f"{task}-{model}-{backbone}", marks=marks)
+        yield pytest.param(task, "lstm", None, id=f"{task}-lstm")
+
+
+def make_step(task_name: str, model_name: str, backbone: str | None):
+    """One training step exactly as the trainer takes it: forward, loss, backward, clip, Adam."""
+    task = get_task(task_name)
+    ok, how = task.available()
+    if not ok:
+        pytest.skip(f"task '{task_name}' needs data: {how}")
+    adapter = get_adapter(model_name, backbone)
+    with seeded(0, torch.device("cpu")):
+        model = adapter.build(task.spec, 0)
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=1e-3)
+    batch = task.train_batch(np.random.default_rng([0, 0]), BATCH, 0, 0)
+
+    def step() -> float:
+        out = model(batch.x, batch.mask)
+        loss = task.loss(out.float(), batch.y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        return float(loss.detach())
+
+    return step
+
+
+@pytest.mark.parametrize(("task_name", "model_name", "backbone"), list(_cases()))
+def test_train_step_throughput(benchmark, task_name: str, model_name: str, backbone: str | None):
+    step = make_step(task_name, model_name, backbone)
+    benchmark.group = f"{task_name} (batch {BATCH})"
+    benchmark.extra_info["unit"] = "one training step; OPS = steps/s"
+    # Disabled (plain `pytest`): pedantic runs the step once. Enabled: 2 warm-up steps, then 10 timed ones.
+    loss = benchmark.pedantic(step, rounds=10, iterations=1, warmup_rounds=2)
+    assert np.isfinite(loss)

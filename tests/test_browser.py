@@ -1,0 +1,149 @@
+"""The leaderboard in a real browser: Debian's headless Chromium driven by Playwright's Python API.
+
+Needs ``apt-get install chromium`` (``/usr/bin/chromium``) and ``pip install playwright`` (never
+``playwright install``: its browser download does not work here). Skips, saying which is absent.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+from benchmark.results import write_table
+from report.leaderboard import build_site
+
+CHROMIUM = os.environ.get("FPTBENCH_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: .venv/bin/pip install playwright")
+if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+    pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium (or set FPTBENCH_CHROMIUM)", allow_module_level=True)
+
+
+def _copy_as_task(src: Path, dst: Path, model: str, task: str) -> None:
+    """Real rows of ``model`` relabelled as another task (a second column, so another row has a missing cell)."""
+    for f in sorted((src / "runs").glob("*.parquet")):
+        rows = pq.read_table(f).to_pylist()
+        if rows[0]["model"] != model:
+            continue
+        rid = f"{f.stem}-{task}"
+        curves = pq.read_table(src / "curves" / f.name).to_pylist()
+        write_table(dst, "curves", rid, [{**r, "run_id": rid} for r in curves])
+        write_table(dst, "runs", rid, [{**r, "run_id": rid, "task": task} for r in rows])
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    from benchmark.runner import make_config, run
+
+    root = tmp_path_factory.mktemp("browser")
+    results = root / "results"
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for model, backbone, opts in (("fpt", "tiny-gpt2", None), ("full", "tiny-gpt2", None),
+                                      ("lstm", None, {"hidden": 8, "layers": 1})):
+            cfg = make_config("bit-xor", model, backbone=backbone, seed=0, profile="ci", max_steps=10, options=opts,
+                              budget_overrides={"eval_every": 5, "eval_batch_size": 1000, "batch_size": 8})
+            assert run(cfg, results, progress=False) == "finished"
+    finally:
+        torch.set_num_threads(threads)
+    _copy_as_task(results, root / "extra", "fpt", "bit-xor-b")
+    build_site([results, root / "extra"], root / "site")
+    return root / "site"
+
+
+@pytest.fixture(scope="module")
+def server(site: Path):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    handler.log_message = lambda *a, **k: None  # type: ignore[attr-defined]
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _column(page, table: str, col: int) -> list[str]:
+    return page.eval_on_selector_all(f"{table} tbody tr", f"rows => rows.map(r => r.cells[{col}].getAttribute('data-v'))")
+
+
+def test_page_loads_sorts_and_shows_missing(browser, server: str) -> None:
+    page = browser.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
+    page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+    page.goto(f"{server}/index.html", wait_until="load")
+    assert page.title() == "fptbench leaderboard"
+    table = "#table-open"
+    heads = page.eval_on_selector_all(f"{table} thead th", "ths => ths.map(t => t.textContent)")
+    col = next(i for i, h in enumerate(heads) if h.startswith("bit-xor") and not h.startswith("bit-xor-b"))
+    col_b = next(i for i, h in enumerate(heads) if h.startswith("bit-xor-b"))
+    assert len(_column(page, table, col)) == 3
+
+    # a missing cell is shown as missing, with its reason
+    missing = page.locator(f"{table} tbody td.missing").first
+    assert missing.inner_text().strip() == "\u2014"
+    assert missing.get_attribute("title") == "never run"
+    assert sum(v == "" for v in _column(page, table, col_b)) == 2  # full and lstm never ran bit-xor-b
+
+    # clicking a task header sorts by it (best first), again reverses
+    page.click(f"{table} thead th:nth-child({col + 1})")
+    assert page.get_attribute(f"{table} thead th:nth-child({col + 1})", "aria-sort") == "descending"
+    vals = [float(v) for v in _column(page, table, col)]
+    assert vals == sorted(vals, reverse=True)
+    page.click(f"{table} thead th:nth-child({col + 1})")
+    vals = [float(v) for v in _column(page, table, col)]
+    assert vals == sorted(vals)
+    # the sort moves whole rows: model names follow their numbers
+    models = _column(page, table, 1)
+    assert sorted(models) == ["fpt", "full", "lstm"]
+
+    # a column with missing cells keeps them last in both directions
+    for _ in range(2):
+        page.click(f"{table} thead th:nth-child({col_b + 1})")
+        assert _column(page, table, col_b)[-2:] == ["", ""]
+
+    # text columns sort alphabetically
+    page.click(f"{table} thead th:nth-child(2)")
+    assert _column(page, table, 1) == ["fpt", "full", "lstm"]
+    page.click(f"{table} thead th:nth-child(2)")
+    assert _column(page, table, 1) == ["lstm", "full", "fpt"]
+
+    # each row links to its curves page, which renders without errors
+    page.click(f"{table} tbody tr:first-child td:nth-child(2) a")
+    page.wait_for_load_state("load")
+    assert page.locator("svg polyline").count() >= 1
+    assert "curves" in page.inner_text("h2").lower()
+    assert problems == []
+
+
+def test_works_from_file_url(browser, site: Path) -> None:
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto((site / "index.html").as_uri())
+    page.click("#table-open thead th:nth-child(1)")
+    assert page.get_attribute("#table-open thead th:nth-child(1)", "aria-sort") == "ascending"
+    assert errors == []

@@ -1,0 +1,104 @@
+"""Plugin registry: built-ins, entry points from another package, module:Class, close-match errors."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from benchmark.errors import FptError
+from benchmark.model import MODELS, get_adapter
+from benchmark.registry import Registry
+from benchmark.task import TASKS, get_task
+
+EXTERNAL_PKG = '''
+import numpy as np, torch
+from torch import nn
+from benchmark.task import Task, TaskSpec, SplitSpec, Batch
+from benchmark.model import ModelAdapter
+
+class ParityTask(Task):
+    spec = TaskSpec(name="ext-parity", version="0.1", modality="numerical", input_kind="continuous", input_dim=1,
+                    seq_len=4, output_tokens=1, output_dim=2,
+                    splits={"train": SplitSpec(1), "val": SplitSpec(64, 1), "test": SplitSpec(64, 2)})
+    def _make(self, rng, n):
+        x = rng.integers(0, 2, size=(n, 4))
+        return Batch(torch.tensor(x, dtype=torch.float32)[..., None], torch.tensor(x.sum(1) % 2))
+    def train_batch(self, rng, batch_size, step, seed):
+        return self._make(rng, batch_size)
+    def fixed_split(self, split):
+        return self._make(np.random.default_rng(self.spec.splits[split].seed), self.spec.splits[split].size)
+
+class Mean(nn.Module):
+    def __init__(self, spec):
+        super().__init__()
+        self.lin = nn.Linear(spec.input_dim * spec.seq_len, spec.output_tokens * spec.output_dim)
+        self.spec = spec
+    def forward(self, x, mask=None):
+        return self.lin(x.flatten(1)).view(-1, self.spec.output_tokens, self.spec.output_dim)
+
+class MeanAdapter(ModelAdapter):
+    family = "linear"
+    uses_backbone = False
+    default_backbone = None
+    def build(self, spec, seed):
+        return Mean(spec)
+'''
+
+
+@pytest.fixture
+def external_package(tmp_path: Path, monkeypatch):
+    """A separately 'installed' package: a module plus a dist-info with fptbench entry points."""
+    (tmp_path / "ext_fpt_plugin.py").write_text(textwrap.dedent(EXTERNAL_PKG))
+    dist = tmp_path / "ext_fpt_plugin-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: ext-fpt-plugin\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text(
+        "[fptbench.tasks]\next-parity = ext_fpt_plugin:ParityTask\n\n[fptbench.models]\next-mean = ext_fpt_plugin:MeanAdapter\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield
+    sys.modules.pop("ext_fpt_plugin", None)
+
+
+def test_builtins_are_registered():
+    assert {"bit-memory", "bit-xor"} <= set(TASKS.names())
+    assert {"fpt", "full", "random-frozen", "lstm"} <= set(MODELS.names())
+
+
+def test_external_task_and_adapter_via_entry_points_run_in_the_harness(external_package, tiny_run):
+    assert get_task("ext-parity").spec.name == "ext-parity"
+    adapter = get_adapter("ext-mean")
+    assert adapter.family == "linear"
+    cfg, status, out = tiny_run(task="ext-parity", model="ext-mean", backbone=None, steps=5)
+    assert status == "finished"
+    from benchmark.results import read_table
+
+    runs = read_table([out])
+    assert set(runs.task) == {"ext-parity"} and set(runs.model) == {"ext-mean"}
+
+
+def test_module_colon_class_names_load_without_registration(external_package):
+    adapter = get_adapter("ext_fpt_plugin:MeanAdapter")
+    assert adapter.name == "ext_fpt_plugin:MeanAdapter"
+
+
+def test_unknown_names_suggest_close_matches():
+    with pytest.raises(FptError, match="did you mean 'bit-xor'"):
+        get_task("bit-xo")
+    with pytest.raises(FptError, match="did you mean 'fpt'"):
+        get_adapter("fpr")
+
+
+def test_collisions_are_errors():
+    reg: Registry[object] = Registry("thing", "fptbench.test-things")
+    reg.add("a", object())
+    with pytest.raises(FptError, match="registered twice"):
+        reg.add("a", object())
+
+
+def test_bad_module_spec_is_one_clear_line():
+    with pytest.raises(FptError, match="cannot import module 'no_such_mod'"):
+        get_adapter("no_such_mod:Thing")
