@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -296,8 +297,13 @@ _CSS = ("body{font-family:system-ui,sans-serif;margin:2rem;max-width:100rem}tabl
         ".warn{background:#fff4d6;padding:.4rem}.paper{color:#555}img{max-width:100%}")
 
 
+def _html_inline(text: str) -> str:
+    """Escape, then turn the Markdown-style `code` spans the shared captions use into <code>."""
+    return re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(text))
+
+
 def write_html(data: ReportData) -> str:
-    e = html.escape
+    e = _html_inline
     out = ["<!doctype html>", '<html lang="en"><head><meta charset="utf-8"><title>fptbench report</title>',
            f"<style>{_CSS}</style></head><body>", "<h1>fptbench report</h1>",
            "<p>Generated from the Parquet results by the harness; do not edit by hand.</p>"]
