@@ -79,5 +79,39 @@ class Body(nn.Module):
         if self.info.max_positions is not None and seq_len > self.info.max_positions:
             raise FptError(
                 f"task sequence length {seq_len} exceeds backbone '{self.info.backbone}' with "
-                f"{self.info.max_positions} positions; pick a backbone with more positions (e.g. gpt2)"
+                f"{self.info.max_positions} positions; pick a backbone with more positions (e.g. gpt2) "
+                "or pass --option extend_positions=true"
             )
+
+    def position_table(self) -> nn.Embedding | None:
+        """The learned position table module (None for bodies without one)."""
+        if not self.position_params:
+            return None
+        path = self.position_params[0].rsplit(".", 1)[0]
+        return self.get_submodule(path)  # type: ignore[return-value]
+
+    def extend_positions(self, n: int) -> None:
+        """Grow the position table to ``n`` rows by tiling the pretrained rows (row i <- row i mod old).
+
+        An explicit, recorded adapter option (``extend_positions``), never applied silently: the
+        extra positions are not pretrained, which matters for a transfer study.
+        """
+        import dataclasses
+
+        table = self.position_table()
+        if table is None or self.info.max_positions is None:
+            raise FptError(f"backbone '{self.info.backbone}' has no learned position table to extend")
+        old = table.weight.data
+        if n <= old.shape[0]:
+            return
+        new = nn.Embedding(n, old.shape[1]).to(old.device, old.dtype)
+        new.weight.data.copy_(old[torch.arange(n) % old.shape[0]])
+        parent_path, attr = self.position_params[0].rsplit(".", 1)[0].rsplit(".", 1)
+        parent = self.get_submodule(parent_path)
+        setattr(parent, attr, new)
+        for buf in ("position_ids", "token_type_ids"):  # BERT slices these buffers by length
+            if hasattr(parent, buf):
+                fill = torch.arange(n) if buf == "position_ids" else torch.zeros(n, dtype=torch.long)
+                parent.register_buffer(buf, fill.expand(1, -1).to(old.device), persistent=False)
+        self.info = dataclasses.replace(self.info, max_positions=n,
+                                        extra={**self.info.extra, "positions_extended_from": int(old.shape[0])})

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from benchmark.errors import FptError
 from benchmark.model import ModelAdapter, register_model
 from benchmark.task import TaskSpec
 
@@ -45,6 +46,10 @@ class TransformerAdapter(ModelAdapter):
     def flags(self) -> Trainable:
         base = preset_trainable(self.options, self.trainable)  # option preset=NAME (baselines/presets.py)
         overrides = {k: bool(v) for k, v in self.options.items() if k.startswith("train_")}
+        unknown = set(overrides) - {f"train_{f}" for f in Trainable().to_dict()}
+        if unknown:
+            raise FptError(f"model '{self.name}': unknown option(s) {sorted(unknown)}; flags are "
+                           f"{', '.join('train_' + f for f in Trainable().to_dict())}")
         fields = {k[len("train_"):]: v for k, v in overrides.items()}
         return Trainable(**{**base.to_dict(), **fields})
 
@@ -54,6 +59,8 @@ class TransformerAdapter(ModelAdapter):
 
     def build(self, spec: TaskSpec, seed: int) -> nn.Module:
         body = self.make_body(seed)
+        if self.options.get("extend_positions"):
+            body.extend_positions(spec.seq_len)
         g = torch.Generator().manual_seed(seed)
         model = TransferModel(spec, body, g)
         flags = self.flags()
@@ -72,6 +79,7 @@ class TransformerAdapter(ModelAdapter):
             out["pretrained_on"] = self.body_info.pretrained_on
             out["stand_in_for"] = self.body_info.stand_in_for
             out["weights"] = self.body_info.weights
+            out.update(self.body_info.extra)
         return out
 
 

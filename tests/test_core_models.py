@@ -101,3 +101,26 @@ def test_input_layer_orthogonal_init():
     gram = w.T @ w if w.shape[0] >= w.shape[1] else w @ w.T
     assert torch.allclose(gram, 1.41**2 * torch.eye(gram.shape[0]), atol=1e-4)
     assert torch.count_nonzero(model.input.proj.bias) == 0
+
+
+def test_extend_positions_is_explicit_and_tiles_the_pretrained_table():
+    from dataclasses import replace as dc_replace
+
+    from benchmark.task import TaskSpec
+
+    long_spec = dc_replace(BitXor.spec, seq_len=3000)
+    with pytest.raises(FptError, match="extend_positions=true"):
+        get_adapter("fpt", "tiny-bert").build(long_spec, 0)
+    adapter = get_adapter("fpt", "tiny-bert", extend_positions=True)
+    model = adapter.build(long_spec, 0)
+    table = model.body.model.embeddings.position_embeddings.weight
+    assert table.shape[0] == 3000 and table.requires_grad
+    assert torch.equal(table[2048], table[0])
+    assert adapter.info()["positions_extended_from"] == 2048
+    out = model(torch.randn(2, 2100, 1), None)
+    assert out.shape == (2, 5, 2)
+
+
+def test_unknown_train_flag_is_refused():
+    with pytest.raises(FptError, match="unknown option"):
+        get_adapter("fpt", "tiny-gpt2", train_attention=True).build(BitXor.spec, 0)
