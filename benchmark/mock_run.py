@@ -4,7 +4,8 @@ For every registered task the adapter is built on a *mock* of that task: the sam
 input_dim, output_tokens, output_dim, padding) with a short sequence and tiny random splits held
 in memory, and the real task's ``logits_view``/``loss``/``scores``. Then:
 
-1. build + forward: the module returns ``(B, output_tokens, output_dim)`` finite logits, with and
+0. build for the real spec (no forward): catches e.g. a sequence longer than the backbone's positions;
+1. build + forward on the mock: the module returns ``(B, output_tokens, output_dim)`` finite logits, with and
    without padding when the task pads;
 2. trainable: some parameter requires grad and receives a non-zero gradient from the task loss;
 3. determinism: two Trainer runs with the same seed give identical curves and test values, and the
@@ -34,7 +35,7 @@ from .errors import FptError
 from .model import ModelAdapter, get_adapter
 from .profiles import Budget
 from .results import CURVES_SCHEMA, RUNS_SCHEMA, read_table
-from .task import Batch, SplitSpec, Task, TaskSpec, get_task, TASKS
+from .task import TASKS, Batch, SplitSpec, Task, get_task
 from .trainer import Trainer, seeded
 
 MOCK_SEQ = 24
@@ -126,6 +127,19 @@ def mock_task(task_name: str) -> MockTask:
 def check_task(model: str, backbone: str | None, options: dict[str, Any], mock: MockTask,
                fail: Callable[[str, str], None], seed: int = 0) -> None:
     """Run every check on one mocked task; ``fail(problem, fix)`` records a failure."""
+    real = mock.real.spec
+    try:  # building for the real spec is cheap (no data, no forward) and catches e.g. too-long sequences
+        with seeded(seed, torch.device("cpu")):
+            get_adapter(model, backbone, **options).build(real, seed)
+    except FptError as exc:
+        fail(f"cannot be built for the real task (seq_len {real.seq_len}): {exc}",
+             "follow the message, or accept that this task stays missing for this model")
+        return
+    except Exception as exc:
+        fail(f"build() for the real spec raised {type(exc).__name__}: {exc}",
+             f"make build(spec, seed) work for seq_len={real.seq_len}, input_dim={real.input_dim}, "
+             f"output {real.output_tokens}x{real.output_dim}")
+        return
     spec = mock.spec
     adapter = get_adapter(model, backbone, **options)
     try:

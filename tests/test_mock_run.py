@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -62,6 +61,13 @@ class Noisy(Base):
     def build(self, spec, seed):
         return Linear(spec, noisy=True)
 
+class ShortOnly(Base):
+    def build(self, spec, seed):
+        from benchmark.errors import FptError
+        if spec.seq_len > 50:
+            raise FptError(f"sequence length {spec.seq_len} exceeds 50 positions")
+        return Linear(spec)
+
 class Crashes(Base):
     def build(self, spec, seed):
         raise RuntimeError("no such layer")
@@ -107,7 +113,7 @@ def test_good_plugin_passes_via_module_path(broken_module: str) -> None:
     ("WrongShape", "expected (4, 5, 2)"),
     ("Frozen", "no parameter requires grad"),
     ("Noisy", "global RNG state"),
-    ("Crashes", "build() raised RuntimeError: no such layer"),
+    ("Crashes", "raised RuntimeError: no such layer"),
 ])
 def test_broken_adapters_fail_with_one_line(broken_module: str, cls: str, problem: str) -> None:
     model = f"{broken_module}:{cls}"
@@ -116,6 +122,14 @@ def test_broken_adapters_fail_with_one_line(broken_module: str, cls: str, proble
     assert any(problem in line for line in report.failures), report.failures
     for line in report.failures:
         assert "\n" not in line and f"adapter '{model}' on task 'bit-xor'" in line and "fix:" in line
+
+
+def test_real_spec_limits_are_caught_despite_short_mocks(broken_module: str) -> None:
+    """bit-memory's mock is 24 tokens long, but the real task has 120: the real-spec build catches it."""
+    report = mock_run(f"{broken_module}:ShortOnly", tasks=["bit-memory", "bit-xor"])
+    assert report.failures == [f"adapter '{broken_module}:ShortOnly' on task 'bit-memory': cannot be built for the "
+                               "real task (seq_len 120): sequence length 120 exceeds 50 positions; fix: follow the "
+                               "message, or accept that this task stays missing for this model"]
 
 
 def test_nondeterminism_is_caught(broken_module: str) -> None:

@@ -272,3 +272,17 @@ def test_models_lists_modality_baselines_with_metadata(capsys):
     for name in ("dinov2-s", "vit-base"):
         assert backbones[name]["license"].startswith("Apache-2.0") and backbones[name]["pretrained_on"].startswith("images")
     assert "vit-base" in backbones["dinov2-s"]["stand_in_for"]
+
+
+def test_vit_body_extend_positions_grows_its_own_table():
+    from benchmark.task import TASKS
+
+    if "listops-lra" not in TASKS.names():
+        pytest.skip("needs a task longer than 1024 tokens (listops-lra, 2000)")
+    spec = get_task("listops-lra").spec
+    with pytest.raises(FptError, match="extend_positions=true"):
+        get_adapter("fpt", "tiny-dinov2").build(spec, 0)
+    adapter = get_adapter("fpt", "tiny-dinov2", extend_positions=True)
+    model = adapter.build(spec, 0)
+    assert model.body.pos.shape == (1, spec.seq_len, 32) and model.body.pos.requires_grad
+    assert adapter.info()["positions_extended_from"] == 1024

@@ -27,7 +27,7 @@ def cmd_tasks(a: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
     else:
         for r in rows:
-            print(f"{r['name']:<18} v{r['version']:<5} {r['modality']:<10} {r['input']:<10} seq {r['seq_len']:<5} "
+            print(f"{r['name']:<20} v{r['version']:<5} {r['modality']:<10} {r['input']:<10} seq {r['seq_len']:<5} "
                   f"out {r['outputs']:<8} {r['status']}")
     return 0
 

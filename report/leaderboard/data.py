@@ -134,10 +134,6 @@ def _unique(values: Iterable[Any]) -> list[Any]:
     return sorted(out, key=str)
 
 
-def _finite(x: float) -> float | None:
-    return None if x is None or not math.isfinite(x) else float(x)
-
-
 # -- aggregation ------------------------------------------------------------------------------------
 def prefer_harness(runs: pd.DataFrame) -> pd.DataFrame:
     """Drop submitted rows of any run id the harness has itself (the rerun replaces the submission),
@@ -267,15 +263,3 @@ def build_leaderboard(results: Iterable[Path | str]) -> Leaderboard:
         rows.sort(key=lambda r: (r.mean_rank is None, r.mean_rank or 0.0, -r.coverage, r.model, r.backbone, r.slug))
         tracks.append(Track(track, TRACK_TITLES[track], TRACK_NOTES[track], tasks, metrics, rows))
     return Leaderboard(tracks, int(per_run.run_id.nunique()), sorted(per_run.source.unique()))
-
-
-def curves_for(results: Iterable[Path | str], run_ids: Iterable[str]) -> pd.DataFrame:
-    """Validation-metric curves (not the loss) of the given runs."""
-    curves = read_table(list(results), "curves")
-    ids = set(run_ids)
-    curves = curves[curves.run_id.isin(ids) & (curves.split == "val") & (curves.metric != "loss")]
-    return curves.drop_duplicates(subset=["run_id", "step", "metric"]).sort_values(["run_id", "step"])
-
-
-def finite_or_none(x: Any) -> Any:
-    return _finite(x) if isinstance(x, float) else x
