@@ -42,7 +42,7 @@ class Dinov2Body(ViTBlocksBody):
     )
 
     def __init__(self, model: Dinov2Model, info: BodyInfo) -> None:
-        if info.weights not in ("random init", ""):
+        if info.weights not in ("random init", "") and (Path(info.weights) / "manifest.json").exists():
             # dinov2_s_dir() has just verified the checksum (Backbone.build loads through it); record it
             manifest = json.loads((Path(info.weights) / "manifest.json").read_text())
             info = BodyInfo(**{**info.__dict__, "extra": {**info.extra, "safetensors_sha256": manifest["safetensors_sha256"],

@@ -24,6 +24,7 @@ class Budget:
     checkpoint_every: int = 200
     grad_clip: float = 1.0
     precision: str = "fp32"  # fp32 | bf16 | fp16 (autocast on GPU)
+    eval_at_start: bool = True  # evaluate the untrained model at step 0 (costly for long sequences on CPU)
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "eval_every", "eval_batch_size", "checkpoint_every"):

@@ -191,7 +191,7 @@ class Trainer:
             torch.cuda.reset_peak_memory_stats(self.device)
 
         status = "finished"
-        if state.step == 0 and not state.curve:
+        if state.step == 0 and not state.curve and budget.eval_at_start:
             self._eval_point(model, state)
         bar = tqdm(total=budget.steps, initial=state.step, disable=not self.progress, desc=cfg.run_id[:60], leave=False)
         while state.step < budget.steps:

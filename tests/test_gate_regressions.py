@@ -2,18 +2,17 @@
 a pure-noise change (another seed set) must pass, and a rerun must reproduce the control bit for bit.
 
 The regressions are the mistakes the issue lists, injected the way a bug would be: a wrong learning
-rate in the budget, an adapter that replaces the input layer's orthogonal init, a flag that freezes
-the layer norms. The first two train a tiny body (tiny-gpt2, bit-xor; the control reaches val
-accuracy 1.0 on every seed well inside its budget, so steps-to-threshold carries signal).
+rate in the budget, an adapter whose code replaces the input layer's orthogonal init, an adapter
+whose code freezes the layer norms. All train a tiny body (tiny-gpt2, bit-xor); the control
+reaches val accuracy 1.0 on every seed well inside its budget, so steps-to-threshold carries signal.
 
-Frozen layer norms only matter when the body is *pretrained and frozen* (measured: on a random
-tiny body that trains its attention, freezing the norms changes nothing, and a frozen random tiny
-body does not learn bit-xor at all), so that test trains the real FPT on the embedded MiniLM with
-the ``ci`` profile's budget and gates it against the committed reference (``assets``).
+Frozen layer norms matter for a *pretrained frozen* body, not at CI budgets on tiny ones (measured,
+see that test), so that regression is caught by the determinism tier, not by the statistics.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pandas as pd
@@ -23,9 +22,7 @@ import torch
 from baselines.fpt import FPT
 from benchmark.cli import main
 from benchmark.gate import GateConfig, compare_frames
-from benchmark.gate.reference import load_runs
 from benchmark.gate.table import render
-from benchmark.paths import REPO_ROOT
 from benchmark.results import read_table
 from benchmark.runner import make_config
 from benchmark.task import TaskSpec
@@ -42,6 +39,12 @@ MODEL = "fpt"
 CONTROL_OPTIONS = {"train_attn": True, "train_ff": True}
 BUDGET = {"steps": 200, "lr": 3e-3, "eval_every": 10, "checkpoint_every": 10_000, "eval_batch_size": 1000}
 STATISTICAL = GateConfig(determinism="report")  # regressions must fail on statistics, not on bit-identity
+
+
+class NormsFrozenByMistake(FPT):
+    """A plausible bug: the FPT preset edited so that the layer norms no longer train."""
+
+    trainable = dataclasses.replace(FPT.trainable, norm=False)
 
 
 class ReplacedInputInit(FPT):
@@ -89,23 +92,23 @@ def test_learning_rate_100x_too_small_fails(control, tmp_path):
     assert v.speed == "regressed" and v.accuracy == "regressed"
 
 
-@pytest.mark.assets
-@pytest.mark.slow
-def test_layer_norms_frozen_by_mistake_fails(tmp_path):
-    """FPT on MiniLM with its norms frozen, gated against the committed ``ci`` reference's FPT row."""
-    reference = REPO_ROOT / "results" / "reference" / "ci"
-    ref = load_runs(reference)
-    ref = ref[(ref.task == TASK) & (ref.model == "fpt") & (ref.backbone == "minilm-l6")]
-    if ref.empty:
-        pytest.skip("the committed ci reference has no bit-xor/fpt/minilm-l6 row")
-    for seed in sorted(set(ref.seed)):
-        cfg = make_config(TASK, "fpt", backbone="minilm-l6", seed=int(seed), profile="ci",
-                          options={"train_norm": False})
-        assert Trainer(cfg, tmp_path, progress=False).run() == "finished"
-    report = compare_frames(ref, read_table([tmp_path], "runs"), STATISTICAL)
+def test_layer_norms_frozen_by_mistake_fails(control, tmp_path, capsys):
+    """A code bug (not a config change: same config hash) that freezes the norms fails the determinism tier.
+
+    Its effect on accuracy and speed is below seed noise at CI budgets (measured: tiny bodies learn
+    as fast without trainable norms; FPT on MiniLM after the ci profile's 60 steps drops 0.727 ->
+    0.694 with seed SD ~0.05), so the statistics cannot see it; bit-identity on the same torch
+    version can, and the CLI exits 1.
+    """
+    runs = train(tmp_path, seeds=SEEDS[:1], adapter_cls=NormsFrozenByMistake)
+    report = compare_frames(control[1], runs)
     print(render(report))
-    v = _verdict(report)
-    assert report.failed and v.accuracy == "regressed", v.reasons
+    assert report.exact.applied and report.exact.runs == 1 and len(report.exact.mismatches) == 1
+    assert report.failed and report.exit_code == 1
+    assert main(["check", "--reference", str(control[0]), "--results", str(tmp_path)]) == 1
+    assert "1 DIFFER" in capsys.readouterr().out
+    # With bit-identity switched off (another machine) only the statistics remain, and they pass.
+    assert not compare_frames(control[1], runs, STATISTICAL).regressions
 
 
 def test_input_orthogonal_init_replaced_fails(control, tmp_path):

@@ -207,7 +207,11 @@ def check_fingerprints(ref: pd.DataFrame, new: pd.DataFrame) -> None:
 
 
 def exact_check(ref: pd.DataFrame, new: pd.DataFrame, mode: Determinism) -> ExactCheck:
-    """Same torch version + same config hash => the same numbers, to the last bit."""
+    """Same torch version + same config hash => the same numbers, to the last bit.
+
+    Takes full runs tables: every recorded number (validation and test metric *and loss*, and
+    steps-to-threshold) must match, so a change too small to move accuracy is still seen.
+    """
     torch_ref = ",".join(sorted(set(ref.torch_version)))
     torch_new = ",".join(sorted(set(new.torch_version)))
     if mode == "off":
@@ -215,20 +219,25 @@ def exact_check(ref: pd.DataFrame, new: pd.DataFrame, mode: Determinism) -> Exac
     if torch_ref != torch_new:
         return ExactCheck(mode, False, f"torch {torch_new} != reference torch {torch_ref}: statistical gate only",
                           torch_ref, torch_new)
-    merged = ref.merge(new, on="config_hash", suffixes=("_ref", "_new"))
+    cols = ["config_hash", "run_id", "split", "metric", "value", "steps_to_threshold"]
+    merged = ref[cols].merge(new[cols], on=["config_hash", "split", "metric"], suffixes=("_ref", "_new"))
     if merged.empty:
         return ExactCheck(mode, False, "no run configuration in common with the reference (other budgets or seeds): "
                           "statistical gate only", torch_ref, torch_new)
     mismatches = []
-    for r in merged.itertuples():
-        same_value = (r.value_ref == r.value_new) or (pd.isna(r.value_ref) and pd.isna(r.value_new))
-        same_stt = (r.steps_to_threshold_ref == r.steps_to_threshold_new) or (
-            pd.isna(r.steps_to_threshold_ref) and pd.isna(r.steps_to_threshold_new))
-        if not (same_value and same_stt):
-            mismatches.append(f"{r.run_id_new}: {r.metric_ref} {r.value_ref!r} -> {r.value_new!r}, "
-                              f"steps-to-threshold {r.steps_to_threshold_ref} -> {r.steps_to_threshold_new}")
-    return ExactCheck(mode, True, f"same torch {torch_ref}", torch_ref, torch_new, runs=len(merged),
-                      identical=len(merged) - len(mismatches), mismatches=mismatches)
+    for config_hash, rows in merged.groupby("config_hash", sort=True):
+        diffs = []
+        for r in rows.itertuples():
+            if not ((r.value_ref == r.value_new) or (pd.isna(r.value_ref) and pd.isna(r.value_new))):
+                diffs.append(f"{r.split} {r.metric} {r.value_ref!r} -> {r.value_new!r}")
+        a, b = rows.steps_to_threshold_ref.iloc[0], rows.steps_to_threshold_new.iloc[0]
+        if not ((a == b) or (pd.isna(a) and pd.isna(b))):
+            diffs.append(f"steps-to-threshold {a} -> {b}")
+        if diffs:
+            mismatches.append(f"{rows.run_id_new.iloc[0]}: " + ", ".join(diffs))
+    n = merged.config_hash.nunique()
+    return ExactCheck(mode, True, f"same torch {torch_ref}", torch_ref, torch_new, runs=n,
+                      identical=n - len(mismatches), mismatches=mismatches)
 
 
 def verdict_for(key: tuple[str, str, str], ref: pd.DataFrame, new: pd.DataFrame, cfg: GateConfig) -> KeyVerdict:
@@ -305,6 +314,6 @@ def compare_frames(ref_runs: pd.DataFrame, new_runs: pd.DataFrame, cfg: GateConf
         sel_ref = ref[(ref.task == key[0]) & (ref.model == key[1]) & (ref.backbone == key[2])]
         sel_new = new[(new.task == key[0]) & (new.model == key[1]) & (new.backbone == key[2])]
         verdicts.append(verdict_for(key, sel_ref, sel_new, cfg))
-    in_common = new[new[list(KEY)].apply(tuple, axis=1).isin(common)]
-    return GateReport(verdicts=verdicts, exact=exact_check(ref, in_common, cfg.determinism),
+    in_common = new_runs[new_runs[list(KEY)].apply(tuple, axis=1).isin(common)]
+    return GateReport(verdicts=verdicts, exact=exact_check(ref_runs, in_common, cfg.determinism),
                       missing=sorted(ref_keys - new_keys), unreferenced=sorted(new_keys - ref_keys), config=cfg)

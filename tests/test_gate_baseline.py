@@ -1,0 +1,72 @@
+"""`fptbench baseline update`: deliberate regeneration, the diff, the atomic swap, and no ratcheting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmark.cli import main
+from benchmark.gate.reference import load_runs
+from benchmark.profiles import PROFILES, Budget, Profile, SuiteEntry, register_profile
+
+PROFILE = "test-gate-tiny"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tiny_profile():
+    if PROFILE not in PROFILES:
+        register_profile(Profile(
+            name=PROFILE, description="two 12-step runs for the baseline-update tests",
+            base=Budget(steps=12, batch_size=8, lr=3e-3, eval_every=6, eval_batch_size=1000, checkpoint_every=1000),
+            suite=(SuiteEntry("bit-xor", "full", "tiny-gpt2", (0, 1)),),
+        ))
+
+
+def _files(ref: Path) -> set[str]:
+    return {p.relative_to(ref).as_posix() for p in ref.rglob("*") if p.is_file()}
+
+
+def test_update_creates_diffs_and_replaces_atomically(tmp_path: Path, capsys):
+    ref = tmp_path / "reference" / "tiny"
+    assert main(["baseline", "update", "--profile", PROFILE, "--reference", str(ref)]) == 0
+    out = capsys.readouterr().out
+    assert "no previous reference" in out
+    first = load_runs(ref)
+    assert sorted(set(first.seed)) == [0, 1] and set(first.profile) == {PROFILE}
+    assert {f.split("/")[0] for f in _files(ref)} == {"runs", "curves", "README.md"}
+    assert not list(ref.parent.glob(".tiny.*")), "scratch directories must be cleaned up"
+
+    # Same code, same torch: a deliberate update prints a diff that is bit-identical and passes.
+    assert main(["baseline", "update", "--profile", PROFILE, "--reference", str(ref), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "diff against the old reference" in out and "2/2 runs" in out and "PASS" in out
+    assert "dry run" in out
+
+    # Adopting an existing sweep keeps only that profile's runs.
+    fresh = tmp_path / "fresh"
+    assert main(["sweep", "--profile", PROFILE, "--results", str(fresh), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["baseline", "update", "--profile", PROFILE, "--reference", str(ref), "--from-results", str(fresh)]) == 0
+    assert set(load_runs(ref).run_id) == set(first.run_id)
+
+
+def test_check_never_ratchets(tmp_path: Path, capsys):
+    """An improvement passes but the reference stays as it was until someone runs baseline update."""
+    ref = tmp_path / "ref"
+    assert main(["baseline", "update", "--profile", PROFILE, "--reference", str(ref)]) == 0
+    before = {p: p.read_bytes() for p in ref.rglob("*.parquet")}
+    fresh = tmp_path / "fresh"
+    assert main(["sweep", "--profile", PROFILE, "--results", str(fresh), "--no-progress"]) == 0
+    assert main(["check", "--reference", str(ref), "--results", str(fresh)]) == 0
+    assert {p: p.read_bytes() for p in ref.rglob("*.parquet")} == before
+
+
+def test_update_refuses_a_failed_sweep_and_keeps_the_reference(tmp_path: Path, capsys):
+    ref = tmp_path / "ref"
+    assert main(["baseline", "update", "--profile", PROFILE, "--reference", str(ref)]) == 0
+    before = sorted(_files(ref))
+    assert main(["baseline", "update", "--profile", PROFILE, "--reference", str(ref),
+                 "--from-results", str(tmp_path / "empty")]) == 2
+    assert "no runs/ folder" in capsys.readouterr().err
+    assert sorted(_files(ref)) == before
