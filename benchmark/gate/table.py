@@ -53,8 +53,9 @@ def render(report: GateReport) -> str:
         for m in ex.mismatches[:10]:
             lines.append(f"  not reproduced: {m}")
         if ex.failed:
-            lines.append("  same torch version and config must give the same numbers on the reference's machine; "
-                         "on other hardware use --determinism report")
+            lines.append("  same torch version and config must give the same numbers on the reference's machine "
+                         "with the same thread count (the committed reference: OMP_NUM_THREADS=1); a mismatch is a "
+                         "numerics change, or another CPU/BLAS/thread count: there use --determinism report")
     else:
         lines.append(f"determinism: not checked ({ex.reason})")
     for key in report.missing:

@@ -73,6 +73,6 @@ def test_train_step_throughput(benchmark, task_name: str, model_name: str, backb
     step = make_step(task_name, model_name, backbone)
     benchmark.group = f"{task_name} (batch {BATCH})"
     benchmark.extra_info["unit"] = "one training step; OPS = steps/s"
-    # Disabled (plain `pytest`): pedantic runs the step once. Enabled: 2 warm-up steps, then 10 timed ones.
-    loss = benchmark.pedantic(step, rounds=10, iterations=1, warmup_rounds=2)
+    # Disabled (plain `pytest`): pedantic runs the step once. Enabled: 1 warm-up step, then 5 timed ones.
+    loss = benchmark.pedantic(step, rounds=5, iterations=1, warmup_rounds=1)
     assert np.isfinite(loss)
