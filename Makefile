@@ -41,6 +41,7 @@ reproduce: data
 test: pytest gate
 
 pytest: install
+	$(BIN)/fptbench data prepare mnist listops   # offline; lets the real-asset tests run
 	$(BIN)/python -m pytest -q
 
 # The CI regression gate (docs/ci.md): rerun the `ci` profile and compare with the committed reference.
