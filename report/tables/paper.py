@@ -23,20 +23,6 @@ register_table(TableSpec(
 ))
 
 register_table(TableSpec(
-    name="table2",
-    title="Table 2 (core rows): test accuracy of the frozen transformer, language-pretrained vs random init",
-    rows=(
-        RowSpec("FPT (pretrained)", "fpt", paper_row="fpt-gpt2"),
-        RowSpec("Random init", "random-frozen", paper_row="random"),
-    ),
-    tasks=PAPER_TASKS,
-    paper_table="table2",
-    description="Same architecture and frozen parts; the body is either the pretrained language model or a "
-    "random initialization of it.",
-    order=20,
-))
-
-register_table(TableSpec(
     name="table6",
     title="Table 6: gradient steps until the validation metric reaches the task's threshold",
     rows=(
