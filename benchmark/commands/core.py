@@ -9,9 +9,20 @@ from pathlib import Path
 from ..cli import DEFAULT_RESULTS, args, command, parse_options
 
 # -- listing -----------------------------------------------------------------------------------
-@command("tasks", "list the registered tasks")
-@args(lambda p: p.add_argument("--json", action="store_true"))
+def _tasks_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", nargs="?", choices=["list", "validate"], default="list",
+                   help="'validate' rebuilds splits and checks them against tasks/stats (same as `fptbench validate`)")
+    p.add_argument("names", nargs="*", help="tasks to validate (default: every task whose data is present)")
+    p.add_argument("--json", action="store_true")
+
+
+@command("tasks", "list the registered tasks, or `tasks validate` them against their committed stats")
+@args(_tasks_args)
 def cmd_tasks(a: argparse.Namespace) -> int:
+    if a.action == "validate":
+        from .data import cmd_validate
+
+        return cmd_validate(argparse.Namespace(tasks=a.names, write=False, stats_dir=None))
     from ..task import TASKS, get_task
 
     rows = []
