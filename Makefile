@@ -49,6 +49,7 @@ check-outputs: install
 	$(BIN)/fptbench leaderboard --check --results results/cpu --out report/cpu-leaderboard
 
 pytest: install
+	$(BIN)/ruff check benchmark tasks baselines report tests examples
 	$(BIN)/fptbench data prepare mnist listops   # offline; lets the real-asset tests run
 	$(BIN)/python -m pytest -q
 

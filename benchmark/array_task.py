@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 from functools import lru_cache
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -19,7 +20,18 @@ from .task import Batch, Task
 
 
 class ArrayTask(Task):
-    """A task over fixed arrays. Override ``arrays`` and ``encode``."""
+    """A task over fixed arrays. Override ``arrays`` and ``encode``; name the prepared ``dataset``."""
+
+    dataset: ClassVar[str] = ""  # the registered dataset (benchmark.data) whose prepared copy this reads
+
+    def available(self) -> tuple[bool, str]:
+        from .data import NeedsData, prepared_dir
+
+        try:
+            prepared_dir(self.dataset)
+        except NeedsData:
+            return False, f"fptbench data prepare {self.dataset}"
+        return True, ""
 
     @abc.abstractmethod
     def arrays(self, split: str) -> tuple[np.ndarray, np.ndarray]:

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from benchmark.array_task import ArrayTask
-from benchmark.data import DatasetSpec, NeedsData, downloads_dir, prepared_dir, register_dataset
+from benchmark.data import DatasetSpec, downloads_dir, prepared_dir, register_dataset
 from benchmark.data.download import RemoteFile, fetch, file_digests
 from benchmark.data.safe_pickle import safe_loads
 from benchmark.data.transforms import fpt_augment, patchify, to_float_chw
@@ -155,12 +155,6 @@ class CifarDataTask(ArrayTask):
 
     dataset = "cifar10"
 
-    def available(self) -> tuple[bool, str]:
-        try:
-            prepared_dir(self.dataset)
-        except NeedsData:
-            return False, f"fptbench data prepare {self.dataset}"
-        return True, ""
 
     @cached_property
     def _raw(self) -> dict[str, np.ndarray]:

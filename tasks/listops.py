@@ -27,7 +27,7 @@ import torch
 
 from benchmark.array_task import ArrayTask
 from benchmark.data import DatasetSpec, prepared_dir, register_dataset
-from benchmark.errors import FptError, NeedsData
+from benchmark.errors import FptError
 from benchmark.task import SplitSpec, TaskSpec, register_task
 
 from . import listops_gen as gen
@@ -147,14 +147,10 @@ _COMMON_NOTES = (
 class _ListOps(ArrayTask):
     """Both ListOps tasks: same dataset, a different prepared tokenization."""
 
+    dataset = DATASET
+
     variant: str = ""
 
-    def available(self) -> tuple[bool, str]:
-        try:
-            prepared_dir(DATASET)
-        except NeedsData:
-            return False, f"fptbench data prepare {DATASET}"
-        return True, ""
 
     @cached_property
     def _arrays(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:

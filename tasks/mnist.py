@@ -19,7 +19,7 @@ import torch
 from benchmark.array_task import ArrayTask
 from benchmark.data import DatasetSpec, downloads_dir, prepared_dir, register_dataset
 from benchmark.data.download import RemoteFile, checksum_problem, download
-from benchmark.errors import FptError, NeedsData
+from benchmark.errors import FptError
 from benchmark.paths import package_dir
 from benchmark.task import SplitSpec, TaskSpec, register_task
 
@@ -187,6 +187,7 @@ def unpatchify(tokens: np.ndarray, h: int = 28, w: int = 28, patch: int = PATCH)
 
 @register_task("mnist")
 class Mnist(ArrayTask):
+    dataset = DATASET
     spec = TaskSpec(
         name="mnist",
         version="1.0",
@@ -215,12 +216,6 @@ class Mnist(ArrayTask):
         "a model starts to use the image.",
     )
 
-    def available(self) -> tuple[bool, str]:
-        try:
-            prepared_dir(DATASET)
-        except NeedsData:
-            return False, f"fptbench data prepare {DATASET}"
-        return True, ""
 
     @cached_property
     def _arrays(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:

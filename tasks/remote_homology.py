@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from benchmark.array_task import ArrayTask
-from benchmark.data import DatasetSpec, NeedsData, downloads_dir, prepared_dir, register_dataset
+from benchmark.data import DatasetSpec, downloads_dir, prepared_dir, register_dataset
 from benchmark.data.download import RemoteFile, fetch, file_digests
 from benchmark.data.safe_pickle import safe_loads
 from benchmark.errors import FptError
@@ -237,12 +237,6 @@ class RemoteHomologyBase(ArrayTask):
     split_files = {"train": "train", "val": "valid", "test": "test_fold_holdout"}
     max_len = 1024
 
-    def available(self) -> tuple[bool, str]:
-        try:
-            prepared_dir(self.dataset)
-        except NeedsData:
-            return False, f"fptbench data prepare {self.dataset}"
-        return True, ""
 
     @cached_property
     def _data(self) -> dict[str, tuple[RaggedRows, np.ndarray, np.ndarray]]:

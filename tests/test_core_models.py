@@ -106,7 +106,6 @@ def test_input_layer_orthogonal_init():
 def test_extend_positions_is_explicit_and_tiles_the_pretrained_table():
     from dataclasses import replace as dc_replace
 
-    from benchmark.task import TaskSpec
 
     long_spec = dc_replace(BitXor.spec, seq_len=3000)
     with pytest.raises(FptError, match="extend_positions=true"):
