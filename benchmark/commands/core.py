@@ -65,11 +65,12 @@ def cmd_models(a: argparse.Namespace) -> int:
     else:
         print("models:")
         for m in models:
-            print(f"  {m['name']:<16} {m['family']:<34} backbone {m['default_backbone']:<10} {m['description']}")
+            print(f"  {m['name']:<22} {m['family']:<40} backbone {m['default_backbone']:<10} {m['description']}")
         print("backbones:")
         for b in backbones:
             stand = f"  [stand-in for {b['stand_in_for']}]" if b["stand_in_for"] else ""
-            print(f"  {b['name']:<14} {b['family']:<7} {b['pretrained_on']}{stand}")
+            lic = f" ({b['license']})" if b["license"] else ""
+            print(f"  {b['name']:<14} {b['family']:<7} {b['pretrained_on']}{lic}{stand}")
     return 0
 
 
