@@ -164,7 +164,10 @@ def groups_for(spec: TableSpec, rec: pd.DataFrame) -> list[Group]:
         if not any_rows:
             backbones = ["(per row)"]  # every row pins its backbone: the rows' backbone column says which
         else:
-            backbones = sorted(b for b in in_prof[flt].backbone.unique() if b != "none") or ["none"]
+            # A backbone pinned by a row (e.g. the image row's dinov2-s) belongs to that row only: it must not
+            # form a group of its own, where its runs would fill the unpinned rows (e.g. "Language (FPT)").
+            pinned = {r.backbone for r in spec.rows if r.backbone != ANY}
+            backbones = sorted(b for b in in_prof[flt].backbone.unique() if b not in ("none", *pinned)) or ["none"]
         for bb in backbones:
             out.append(Group(profile, bb, _stand_in(rec, bb)))
     return out or [Group("(no results)", "(none)")]

@@ -385,3 +385,17 @@ def test_external_specs_register_and_exact_duplicates_are_skipped():
             register_external([replace(t6, name="report-test-new", tasks=("bit-memory",))])
     finally:
         TABLE_SPECS._items.pop("report-test-new", None)
+
+
+def test_a_backbone_pinned_by_a_row_does_not_form_its_own_group():
+    """The image row pins dinov2-s: its fpt run must not fill 'Language (FPT)' in a dinov2-s group."""
+    import pandas as pd
+
+    from report.compute import groups_for
+    from report.specs import get_table
+
+    spec = get_table("modality")
+    rec = pd.DataFrame({"model": ["fpt", "fpt"], "options": [{}, {}], "task": ["bit-xor", "bit-xor"],
+                        "profile": ["cpu", "cpu"], "backbone": ["minilm-l6", "dinov2-s"],
+                        "stand_in_for": ["", ""]})
+    assert [g.backbone for g in groups_for(spec, rec)] == ["minilm-l6"]
