@@ -1,7 +1,7 @@
 """The built-in profiles: ``paper`` (the paper's protocol, for a GPU), ``cpu`` and ``ci``.
 
 Profiles change budgets only. Budgets here were sized by measuring steps/s on the 2-core CPU
-machine this project is proven on (see README, "Budgets").
+machine this project is proven on (see README, "Profiles and budgets").
 """
 
 from __future__ import annotations
