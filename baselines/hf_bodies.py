@@ -16,11 +16,22 @@ from transformers.models.llama import modeling_llama as ml
 from .body import Body, BodyInfo
 
 
-def _hf_mask(mask: torch.Tensor | None) -> torch.Tensor | None:
-    return None if mask is None else mask.long()
+class HFBody(Body):
+    """A transformers base model run on ``inputs_embeds``; subclasses declare groups and extra kwargs."""
+
+    forward_kwargs: dict = {}
+
+    def __init__(self, model: nn.Module, info: BodyInfo) -> None:
+        super().__init__()
+        self.model = model
+        self.info = info
+
+    def forward(self, h: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        attention_mask = None if mask is None else mask.long()
+        return self.model(inputs_embeds=h, attention_mask=attention_mask, **self.forward_kwargs).last_hidden_state
 
 
-class BertBody(Body):
+class BertBody(HFBody):
     """Bidirectional encoder (e.g. MiniLM). Adds learned positions and token-type 0, then LayerNorm."""
 
     group_rules = (
@@ -33,41 +44,19 @@ class BertBody(Body):
     position_params = ("model.embeddings.position_embeddings.weight",)
     embed_params = ("model.embeddings.word_embeddings.weight", "model.embeddings.token_type_embeddings.weight")
 
-    def __init__(self, model: mb.BertModel, info: BodyInfo) -> None:
-        super().__init__()
-        self.model = model
-        self.info = info
 
-    def forward(self, h: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        return self.model(inputs_embeds=h, attention_mask=_hf_mask(mask)).last_hidden_state
-
-
-class GPT2Body(Body):
+class GPT2Body(HFBody):
     """The paper's backbone: causal GPT-2 with learned positions (wpe) and a final LayerNorm."""
 
     group_rules = ((nn.LayerNorm, "norm"), (mg.GPT2Attention, "attn"), (mg.GPT2MLP, "ff"))
     position_params = ("model.wpe.weight",)
     embed_params = ("model.wte.weight",)
 
-    def __init__(self, model: mg.GPT2Model, info: BodyInfo) -> None:
-        super().__init__()
-        self.model = model
-        self.info = info
 
-    def forward(self, h: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        return self.model(inputs_embeds=h, attention_mask=_hf_mask(mask)).last_hidden_state
-
-
-class LlamaBody(Body):
+class LlamaBody(HFBody):
     """Llama-architecture decoder (e.g. SmolLM2): RoPE, so no learned position table, RMSNorm."""
 
     group_rules = ((ml.LlamaRMSNorm, "norm"), (ml.LlamaAttention, "attn"), (ml.LlamaMLP, "ff"))
     embed_params = ("model.embed_tokens.weight",)
+    forward_kwargs = {"use_cache": False}
 
-    def __init__(self, model: ml.LlamaModel, info: BodyInfo) -> None:
-        super().__init__()
-        self.model = model
-        self.info = info
-
-    def forward(self, h: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        return self.model(inputs_embeds=h, attention_mask=_hf_mask(mask), use_cache=False).last_hidden_state
