@@ -75,7 +75,7 @@ class Backbone:
         return self.build_body(model, info)
 
 
-BACKBONES: Registry[Backbone] = Registry("backbone", "fptbench.backbones", builtins=("baselines",))
+BACKBONES: Registry[Backbone] = Registry("backbone", "fptbench.backbones")
 
 
 def register_backbone(backbone: Backbone) -> Backbone:

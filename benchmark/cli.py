@@ -1,7 +1,10 @@
 """The ``fptbench`` command line.
 
-Subcommands live in ``benchmark/commands/`` (one module per area, each registering with
-``@command``), so adding a command never edits this file.
+Subcommands register with ``@command``. The core's own live in ``benchmark/commands/`` (one module
+per area); commands that need a higher layer (``report``, ``leaderboard`` need report/; ``models`` and
+``bench`` need baselines/) live in that layer's ``commands`` package and are declared in the
+``fptbench.builtins`` entry-point group as ``command.<layer>``, so the core never imports them by
+name and adding a command never edits this file.
 """
 
 from __future__ import annotations
@@ -53,9 +56,12 @@ def load_commands() -> None:
     import pkgutil
 
     from . import commands
+    from .registry import builtin_modules
 
-    for info in pkgutil.iter_modules(commands.__path__):
-        importlib.import_module(f"{commands.__name__}.{info.name}")
+    packages = [commands] + [importlib.import_module(name) for name in builtin_modules("command")]
+    for package in packages:
+        for info in pkgutil.iter_modules(getattr(package, "__path__", [])):
+            importlib.import_module(f"{package.__name__}.{info.name}")
 
 
 def build_parser() -> argparse.ArgumentParser:

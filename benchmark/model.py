@@ -47,7 +47,7 @@ class ModelAdapter(abc.ABC):
         }
 
 
-MODELS: Registry[type[ModelAdapter]] = Registry("model", "fptbench.models", builtins=("baselines",))
+MODELS: Registry[type[ModelAdapter]] = Registry("model", "fptbench.models")
 
 
 def register_model(name: str):

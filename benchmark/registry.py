@@ -3,6 +3,12 @@
 Built-ins register with a decorator; other packages declare entry points in the groups
 ``fptbench.tasks`` / ``fptbench.models`` / ``fptbench.backbones`` and are imported only when
 first needed; ``"pkg.module:Object"`` names load an object directly (``--model pkg.mod:Cls``).
+
+The core never names the packages that hold the built-in plugins (tasks/, baselines/, report/):
+they are declared in the ``fptbench.builtins`` entry-point group of ``pyproject.toml``, one entry per
+(registry kind, module), named ``KIND`` or ``KIND.anything`` (e.g. ``model = "baselines"``,
+``command.report = "report.commands"``). A registry imports the modules declared for its kind the
+first time it is asked for a name, so importing the core stays cheap and acyclic.
 """
 
 from __future__ import annotations
@@ -30,6 +36,14 @@ def load_object(spec: str) -> object:
         return getattr(module, attr)
     except AttributeError as exc:
         raise FptError(f"module '{module_name}' has no attribute '{attr}' (from '{spec}')") from exc
+
+
+BUILTINS_GROUP = "fptbench.builtins"
+
+
+def builtin_modules(kind: str) -> list[str]:
+    """Modules declared (entry-point group ``fptbench.builtins``) to register the built-ins of ``kind``."""
+    return sorted(ep.value for ep in entry_points(group=BUILTINS_GROUP) if ep.name.split(".")[0] == kind)
 
 
 class Registry(Generic[T]):
@@ -63,7 +77,7 @@ class Registry(Generic[T]):
         if self._loaded:
             return
         self._loaded = True
-        for module in self._builtins:
+        for module in (*self._builtins, *builtin_modules(self.kind)):
             importlib.import_module(module)
         self._scan_entry_points()
 

@@ -183,11 +183,7 @@ class Task(abc.ABC):
         )[:16]
 
 
-TASKS: Registry[type[Task]] = Registry(
-    "task",
-    "fptbench.tasks",
-    builtins=("tasks",),
-)
+TASKS: Registry[type[Task]] = Registry("task", "fptbench.tasks")
 
 
 def register_task(name: str):

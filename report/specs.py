@@ -98,7 +98,7 @@ class TableSpec:
             raise FptError(f"table '{self.name}' repeats a task column")
 
 
-TABLE_SPECS: Registry[TableSpec] = Registry("table", "fptbench.tables", builtins=("report.tables",))
+TABLE_SPECS: Registry[TableSpec] = Registry("table", "fptbench.tables")
 
 
 def register_table(spec: TableSpec) -> TableSpec:

@@ -1,4 +1,4 @@
-"""Core subcommands: list tasks and models, run one configuration, sweep a profile, report."""
+"""Core subcommands: list tasks, run one configuration, sweep a profile (models: baselines/commands; report: report/commands)."""
 
 from __future__ import annotations
 
@@ -40,37 +40,6 @@ def cmd_tasks(a: argparse.Namespace) -> int:
         for r in rows:
             print(f"{r['name']:<20} v{r['version']:<5} {r['modality']:<10} {r['input']:<10} seq {r['seq_len']:<5} "
                   f"out {r['outputs']:<8} {r['status']}")
-    return 0
-
-
-@command("models", "list the registered model adapters and backbones")
-@args(lambda p: p.add_argument("--json", action="store_true"))
-def cmd_models(a: argparse.Namespace) -> int:
-    from baselines.backbones import BACKBONES, get_backbone
-
-    from ..model import MODELS, get_adapter
-
-    models = []
-    for name in MODELS.names():
-        ad = get_adapter(name)
-        models.append({"name": name, "family": ad.family, "default_backbone": ad.backbone or "none",
-                       "uses_backbone": ad.uses_backbone, "description": ad.description})
-    backbones = []
-    for name in BACKBONES.names():
-        b = get_backbone(name)
-        backbones.append({"name": name, "family": b.family, "pretrained_on": b.pretrained_on, "license": b.license,
-                          "stand_in_for": b.stand_in_for})
-    if a.json:
-        print(json.dumps({"models": models, "backbones": backbones}, indent=2))
-    else:
-        print("models:")
-        for m in models:
-            print(f"  {m['name']:<22} {m['family']:<40} backbone {m['default_backbone']:<10} {m['description']}")
-        print("backbones:")
-        for b in backbones:
-            stand = f"  [stand-in for {b['stand_in_for']}]" if b["stand_in_for"] else ""
-            lic = f" ({b['license']})" if b["license"] else ""
-            print(f"  {b['name']:<14} {b['family']:<7} {b['pretrained_on']}{lic}{stand}")
     return 0
 
 
@@ -150,35 +119,3 @@ def cmd_sweep(a: argparse.Namespace) -> int:
             print(f"{cfg.run_id}: {status}", flush=True)
             failures += status not in ("finished", "skipped", "diverged")
     return 1 if failures else 0
-
-
-def _report_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--results", action="append", help="results directory, repeatable (default results/local; "
-                   "with --check: the directories recorded in the report's manifest)")
-    p.add_argument("--out", default="report/local", help="report directory (with --check: the committed report)")
-    p.add_argument("--format", default=None, help="comma-separated formats: md,csv,tex,html (default all)")
-    p.add_argument("--tables", default=None, help="comma-separated table names (default every registered table)")
-    p.add_argument("--no-figures", action="store_true", help="skip the convergence figures")
-    p.add_argument("--check", action="store_true",
-                   help="regenerate into a temporary directory and diff against --out; exit 1 if anything differs")
-
-
-@command("report", "render every registered table (ours beside the paper's numbers) and convergence figures "
-         "from Parquet results; --check diffs a committed report against a fresh render")
-@args(_report_args)
-def cmd_report(a: argparse.Namespace) -> int:
-    from report.render import check_note, check_report, render_report
-
-    if a.check:
-        diffs = check_report(Path(a.out), [Path(d) for d in a.results] if a.results else None)
-        for line in diffs:
-            print(line)
-        print(f"{a.out}: {'out of date, ' + str(len(diffs)) + ' file(s) differ' if diffs else 'up to date'}; "
-              f"{check_note(Path(a.out))}")
-        return 1 if diffs else 0
-    tables = [t.strip() for t in a.tables.split(",") if t.strip()] if a.tables else None
-    written = render_report([Path(d) for d in (a.results or [DEFAULT_RESULTS])], Path(a.out), formats=a.format,
-                            tables=tables, figures=not a.no_figures)
-    for path in written:
-        print(path)
-    return 0

@@ -43,7 +43,7 @@ class DatasetSpec:
     version: str = "1"  # bump when the prepared format changes
 
 
-DATASETS: Registry[DatasetSpec] = Registry("dataset", "fptbench.datasets", builtins=("tasks",))
+DATASETS: Registry[DatasetSpec] = Registry("dataset", "fptbench.datasets")
 
 
 def register_dataset(spec: DatasetSpec) -> DatasetSpec:

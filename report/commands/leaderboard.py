@@ -7,7 +7,7 @@ import filecmp
 import tempfile
 from pathlib import Path
 
-from ..cli import DEFAULT_RESULTS, args, command
+from benchmark.cli import DEFAULT_RESULTS, args, command
 
 DEFAULT_SUBMISSIONS = "results/submitted"
 DEFAULT_OUT = "report/local/leaderboard"
@@ -38,7 +38,7 @@ def _diff(a: Path, b: Path) -> list[str]:
 def cmd_leaderboard(a: argparse.Namespace) -> int:
     from report.leaderboard import build_site
 
-    from ..submission import import_submission, summarize
+    from benchmark.submission import import_submission, summarize
 
     for file in a.add or []:
         sub, imported, skipped, notes = import_submission(file, a.submissions)
