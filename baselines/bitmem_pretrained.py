@@ -6,9 +6,12 @@ Memory and transfers it frozen. Here the pretraining is an ordinary harness run:
     make_config("bit-memory", "random-full", backbone=<the language baseline's backbone>,
                 seed=pretrain_seed, profile=pretrain_profile)
 
-(``random-full``: same architecture, random init, everything trained). Its budget is that profile's
-Bit Memory budget (``cpu``: 300 steps, ``ci``: 200, ``paper``: 50k), optionally cut by
-``pretrain_steps``. When the run finishes, the model holds its best-validation weights (the trainer
+(``random-full``: same architecture, random init, everything trained). ``pretrain_profile`` is, by
+default, the profile of the transfer run itself (``fptbench run --profile paper`` pretrains under the
+paper's Bit Memory budget; the harness tells the adapter its run's profile, see
+``benchmark.runner.adapter_for``); outside a harness run (an adapter built by hand) it falls back to
+``cpu``. Its budget is that profile's Bit Memory budget (``cpu``: 300 steps, ``ci``: 200,
+``paper``: 80k), optionally cut by ``pretrain_steps``. When the run finishes, the model holds its best-validation weights (the trainer
 restores them before testing), and the adapter saves the body to
 
     cache_dir()/bit-memory-pretrained/<pretraining config hash[:16]>/body.safetensors (+ manifest.json)
@@ -18,8 +21,9 @@ config reuses it. The pretraining run's own Parquet results (its Bit Memory accu
 it in ``results/``. Transfer runs record the checkpoint in ``pretrained_on`` (a results column):
 ``bit-memory (harness run <hash16>, ...)``.
 
-Options: ``pretrain_profile`` (default ``cpu``), ``pretrain_seed`` (default 0), ``pretrain_steps``
-(default: the profile's), plus the usual ``preset`` / ``train_*`` for the transfer.
+Options: ``pretrain_profile`` (default: the run's profile), ``pretrain_seed`` (default 0),
+``pretrain_steps`` (default: the profile's), plus the usual ``preset`` / ``train_*`` for the transfer.
+The run's config hash already covers its profile, so following it needs no extra recorded option.
 """
 
 from __future__ import annotations
@@ -39,23 +43,11 @@ from benchmark.paths import cache_dir
 
 from .backbones import get_backbone
 from .body import Body
-from .fpt import RandomFrozen, TransformerAdapter
-from .freeze import EVERYTHING
+from .fpt import RandomFull, TransformerAdapter
 
 PRETRAIN_TASK = "bit-memory"
 PRETRAIN_MODEL = "random-full"
-
-
-@register_model("random-full")
-class RandomFull(RandomFrozen):
-    family = "scratch-transformer"
-    description = "Same architecture, random init, everything trained (from scratch; used to pretrain on Bit Memory)."
-    trainable = EVERYTHING
-
-    def build(self, spec, seed):
-        model = super().build(spec, seed)
-        self.built_model = model  # the trainer restores the best weights into this module before testing
-        return model
+FALLBACK_PROFILE = "cpu"  # only when the adapter is built outside a harness run (no run profile known)
 
 
 def pretrain_config(backbone: str, profile: str, seed: int, steps: int | None):
@@ -120,10 +112,12 @@ class BitMemoryPretrained(TransformerAdapter):
     description = ("The backbone's architecture pretrained by the harness on Bit Memory (random init, fully trained, "
                    "cached by config hash), then frozen like FPT.")
     pretrained = False  # the architecture is built randomly, then the harness's own checkpoint is loaded
+    run_profile: str | None = None  # set by the harness (benchmark.runner.adapter_for) to the run's profile
 
     def _pretrain_args(self) -> dict[str, Any]:
         steps = self.options.get("pretrain_steps")
-        return {"profile": str(self.options.get("pretrain_profile", "cpu")),
+        profile = self.options.get("pretrain_profile") or self.run_profile or FALLBACK_PROFILE
+        return {"profile": str(profile),
                 "seed": int(self.options.get("pretrain_seed", 0)),
                 "steps": None if steps is None else int(steps)}
 

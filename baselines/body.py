@@ -75,6 +75,13 @@ class Body(nn.Module):
             out[pname] = group
         return out
 
+    def read_tokens(self, k: int | None) -> None:
+        """Tell the body that only the last ``k`` real positions of its output are read (None: all).
+
+        Bodies that can, compute their last layer only there (see hf_bodies.py); the output is then
+        valid at those positions only. The default computes everything, which is always correct.
+        """
+
     def check_length(self, seq_len: int) -> None:
         if self.info.max_positions is not None and seq_len > self.info.max_positions:
             raise FptError(

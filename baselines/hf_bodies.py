@@ -3,11 +3,21 @@
 Each wraps the library's base model and declares which module types hold attention,
 feed-forward and normalisation weights. The word-embedding table stays in the module (it is
 part of the pretrained checkpoint and of the parameter count) but is never used or trained.
+
+Doing less work: a read-out head reads only the last ``k`` real tokens, so once ``read_tokens(k)``
+is set the LAST layer is computed only at those query positions (its keys and values still come
+from every position: MiniLM is bidirectional and GPT-2 causal, and both need the whole sequence).
+Earlier layers cannot be restricted: every position feeds the next layer's keys. The body's output
+then holds valid states at the read positions only (zeros elsewhere). Same function, different
+floating-point order and dropout draws than the full layer (tests/test_read_positions.py).
 """
 
 from __future__ import annotations
 
+import types
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 from transformers.models.bert import modeling_bert as mb
 from transformers.models.gpt2 import modeling_gpt2 as mg
@@ -28,7 +38,85 @@ class HFBody(Body):
 
     def forward(self, h: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         attention_mask = None if mask is None else mask.long()
-        return self.model(inputs_embeds=h, attention_mask=attention_mask, **self.forward_kwargs).last_hidden_state
+        if self.read_k is not None and self.last_layer() is not None:
+            from .layers import last_positions
+
+            self._read_idx = last_positions(mask, h.shape[0], h.shape[1], self.read_k, h.device)
+        try:
+            return self.model(inputs_embeds=h, attention_mask=attention_mask, **self.forward_kwargs).last_hidden_state
+        finally:
+            self._read_idx = None
+
+    read_k: int | None = None
+    _read_idx: torch.Tensor | None = None
+
+    def last_layer(self) -> nn.Module | None:
+        """The final transformer layer, for families that implement a read-restricted version."""
+        return None
+
+    def restricted_layer_forward(self, layer: nn.Module, hidden: torch.Tensor, mask4d: torch.Tensor | None,
+                                 idx: torch.Tensor) -> torch.Tensor:  # pragma: no cover - per family
+        raise NotImplementedError
+
+    def read_tokens(self, k: int | None) -> None:
+        """Compute the last layer only at the last ``k`` real positions (None: everywhere)."""
+        layer = self.last_layer()
+        if layer is None:
+            return
+        self.read_k = k
+        if "forward" not in layer.__dict__:  # wrap once; the class's forward stays the fallback
+            full = layer.forward
+            body = self
+
+            def forward(this, hidden_states, *args, **kwargs):
+                idx = body._read_idx
+                if idx is None:
+                    return full(hidden_states, *args, **kwargs)
+                return body.restricted_layer_forward(this, hidden_states, body.layer_mask(args, kwargs), idx)
+
+            layer.forward = types.MethodType(forward, layer)
+
+    def layer_mask(self, args: tuple, kwargs: dict) -> torch.Tensor | None:
+        return kwargs.get("attention_mask", args[0] if args else None)
+
+
+def _gather(h: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    return torch.gather(h, 1, idx[..., None].expand(-1, -1, h.shape[-1]))
+
+
+def _scatter(h: torch.Tensor, idx: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """A (B, T, D) tensor holding ``rows`` at the read positions and zeros elsewhere."""
+    return h.new_zeros(h.shape[0], h.shape[1], rows.shape[-1], dtype=rows.dtype).scatter(
+        1, idx[..., None].expand(-1, -1, rows.shape[-1]), rows)
+
+
+def _rows_mask(mask4d: torch.Tensor | None, idx: torch.Tensor, seq_len: int, causal: bool) -> torch.Tensor | None:
+    """The attention mask of the read queries: the layer's 4-D mask rows at ``idx`` (bool keep or
+    additive float), or, when the library passed none, a causal mask for causal bodies."""
+    if mask4d is not None:
+        if mask4d.dim() != 4:
+            raise ValueError(f"unexpected attention mask of shape {tuple(mask4d.shape)}")
+        if mask4d.shape[-2] == 1:
+            return mask4d
+        rows = idx[:, None, :, None].expand(-1, mask4d.shape[1], -1, mask4d.shape[-1])
+        return torch.gather(mask4d.expand(idx.shape[0], -1, -1, -1), 2, rows)
+    if not causal:
+        return None
+    keys = torch.arange(seq_len, device=idx.device)
+    return (keys[None, None, None, :] <= idx[:, None, :, None])
+
+
+def _heads(x: torch.Tensor, n: int) -> torch.Tensor:
+    b, t, d = x.shape
+    return x.view(b, t, n, d // n).transpose(1, 2)
+
+
+def _attend(q, k, v, mask, dropout: float, scale: float) -> torch.Tensor:
+    if mask is not None and mask.dtype != torch.bool:
+        mask = mask.to(q.dtype)
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout, scale=scale)
+    b, n, t, hd = out.shape
+    return out.transpose(1, 2).reshape(b, t, n * hd)
 
 
 class BertBody(HFBody):
@@ -44,6 +132,20 @@ class BertBody(HFBody):
     position_params = ("model.embeddings.position_embeddings.weight",)
     embed_params = ("model.embeddings.word_embeddings.weight", "model.embeddings.token_type_embeddings.weight")
 
+    def last_layer(self) -> nn.Module | None:
+        return self.model.encoder.layer[-1]
+
+    def restricted_layer_forward(self, layer, hidden, mask4d, idx):
+        """Post-LN BERT layer at the read queries; keys/values from all positions (bidirectional)."""
+        sa = layer.attention.self
+        hs = _gather(hidden, idx)
+        n = sa.num_attention_heads
+        ctx = _attend(_heads(sa.query(hs), n), _heads(sa.key(hidden), n), _heads(sa.value(hidden), n),
+                      _rows_mask(mask4d, idx, hidden.shape[1], causal=False),
+                      sa.dropout.p if sa.training else 0.0, sa.scaling)
+        out = layer.feed_forward_chunk(layer.attention.output(ctx, hs))
+        return _scatter(hidden, idx, out)
+
 
 class GPT2Body(HFBody):
     """The paper's backbone: causal GPT-2 with learned positions (wpe) and a final LayerNorm."""
@@ -51,6 +153,31 @@ class GPT2Body(HFBody):
     group_rules = ((nn.LayerNorm, "norm"), (mg.GPT2Attention, "attn"), (mg.GPT2MLP, "ff"))
     position_params = ("model.wpe.weight",)
     embed_params = ("model.wte.weight",)
+
+    def last_layer(self) -> nn.Module | None:
+        attn = self.model.h[-1].attn
+        if attn.reorder_and_upcast_attn or getattr(self.model.h[-1], "crossattention", None) is not None:
+            return None  # variants this restricted forward does not reproduce
+        return self.model.h[-1]
+
+    def layer_mask(self, args: tuple, kwargs: dict) -> torch.Tensor | None:
+        # GPT2Model calls block(hidden, cache, causal_mask, encoder_hidden_states, ...)
+        return kwargs.get("attention_mask", args[1] if len(args) > 1 else None)
+
+    def restricted_layer_forward(self, block, hidden, mask4d, idx):
+        """Pre-LN GPT-2 block at the read queries; keys/values from all earlier positions (causal)."""
+        attn, d = block.attn, hidden.shape[-1]
+        a = block.ln_1(hidden)
+        w, b = attn.c_attn.weight, attn.c_attn.bias  # Conv1D: x @ w + b, w is (d, 3d): q | k | v
+        q = _gather(a, idx) @ w[:, :d] + b[:d]
+        kv = a @ w[:, d:] + b[d:]
+        n = attn.num_heads
+        ctx = _attend(_heads(q, n), _heads(kv[..., :d], n), _heads(kv[..., d:], n),
+                      _rows_mask(mask4d, idx, hidden.shape[1], causal=True),
+                      attn.attn_dropout.p if attn.training else 0.0, attn.scaling)
+        hs = _gather(hidden, idx) + attn.resid_dropout(attn.c_proj(ctx))
+        hs = hs + block.mlp(block.ln_2(hs))
+        return _scatter(hidden, idx, hs)
 
 
 class LlamaBody(HFBody):

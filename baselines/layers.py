@@ -8,8 +8,24 @@ from torch import nn
 from benchmark.task import TaskSpec
 
 
+#: What the input layer is, as recorded in every adapter's metadata (``input_layer``): the reference
+#: code's choices, so a reader can check them against the paper's code without reading this file.
+INPUT_LAYER_NOTE = {
+    "continuous": "Linear(input_dim, d_model), orthogonal init gain 1.41, zero bias, dropout 0.1 (as the FPT code)",
+    "tokens": "Embedding(vocab, d_model), init N(0, 1), no dropout (as the FPT code's nn.Embedding defaults); "
+    "the pad row is zero and gets no gradient (padding_idx), which only matters where the mask removes it anyway",
+}
+
+
 class InputLayer(nn.Module):
-    """Vectors: Linear with orthogonal init (gain 1.41), zero bias, dropout 0.1. Tokens: Embedding."""
+    """The FPT code's input layer.
+
+    Vectors: Linear with orthogonal init (gain 1.41), zero bias, then dropout 0.1. Tokens: an
+    ``nn.Embedding`` with torch's default init N(0, 1) and no dropout, because that is what the
+    reference ran (``nn.Embedding(input_dim, embedding_size)`` with no dropout after it); GPT-2's own
+    std 0.02 would feed the frozen body inputs 50x smaller than the paper's. The pad row (``pad_id``)
+    is zero and frozen: with the attention mask and right padding it never reaches a read token.
+    """
 
     def __init__(self, spec: TaskSpec, d_model: int, generator: torch.Generator | None = None, dropout: float = 0.1) -> None:
         super().__init__()
@@ -18,13 +34,14 @@ class InputLayer(nn.Module):
             self.proj: nn.Module = nn.Linear(spec.input_dim, d_model)
             nn.init.orthogonal_(self.proj.weight, gain=1.41, generator=generator)
             nn.init.zeros_(self.proj.bias)
+            self.dropout: nn.Module = nn.Dropout(dropout)
         else:
             self.proj = nn.Embedding(spec.input_dim, d_model, padding_idx=spec.pad_id)
-            nn.init.normal_(self.proj.weight, std=0.02, generator=generator)
+            nn.init.normal_(self.proj.weight, mean=0.0, std=1.0, generator=generator)
             if spec.pad_id is not None:
                 with torch.no_grad():
                     self.proj.weight[spec.pad_id].zero_()
-        self.dropout = nn.Dropout(dropout)
+            self.dropout = nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.dropout(self.proj(x))

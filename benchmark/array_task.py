@@ -4,17 +4,25 @@ Subclasses provide raw arrays (typically memory-mapped ``.npy`` files of a prepa
 ``encode`` that turns raw rows into model inputs (patching, tokenisation, augmentation). Training
 walks a permutation per epoch drawn from ``default_rng([seed, epoch])``, so batch ``t`` depends
 only on (seed, t): resumable and deterministic without any stored sampler state.
+
+Data efficiency (budget field ``train_fraction``): a run may train on a fraction of the training
+split. The subset is the first ``ceil(fraction * n)`` rows of one fixed permutation drawn from
+``default_rng([SUBSET_SEED, n])``: the same for every run seed and model (so pretrained and control
+see the same rows) and nested (the 1% rows are inside the 10% rows). Epochs then walk permutations of
+the subset. The task's fingerprint does not change; the run's config (its budget) does.
 """
 
 from __future__ import annotations
 
 import abc
+import math
 from functools import lru_cache
 from typing import ClassVar
 
 import numpy as np
 import torch
 
+from .errors import FptError
 from .hashing import sha256_arrays
 from .task import Batch, Task
 
@@ -23,6 +31,22 @@ class ArrayTask(Task):
     """A task over fixed arrays. Override ``arrays`` and ``encode``; name the prepared ``dataset``."""
 
     dataset: ClassVar[str] = ""  # the registered dataset (benchmark.data) whose prepared copy this reads
+    SUBSET_SEED: ClassVar[int] = 20210309  # fixed: every run and model trains on the same nested subset
+    train_fraction: float = 1.0  # per instance (get_task returns a fresh one); set by the trainer from the budget
+
+    def set_train_fraction(self, fraction: float) -> None:
+        """Train on a fixed nested subset of ``fraction`` of the training split (1.0: all of it)."""
+        if not 0.0 < float(fraction) <= 1.0:
+            raise FptError(f"task '{self.spec.name}': train_fraction must be in (0, 1], got {fraction}")
+        self.train_fraction = float(fraction)
+
+    @staticmethod
+    @lru_cache(maxsize=16)
+    def subset_indices(n: int, fraction: float) -> np.ndarray:
+        """Sorted indices of the nested subset: a prefix of one fixed permutation of ``range(n)``."""
+        k = max(1, math.ceil(fraction * n))
+        order = np.random.default_rng([ArrayTask.SUBSET_SEED, n]).permutation(n)
+        return np.sort(order[:k])
 
     def available(self) -> tuple[bool, str]:
         from .data import NeedsData, prepared_dir
@@ -50,9 +74,12 @@ class ArrayTask(Task):
     def train_indices(self, batch_size: int, step: int, seed: int) -> np.ndarray:
         x, _ = self.arrays("train")
         n = len(x)
+        subset = None if self.train_fraction >= 1.0 else self.subset_indices(n, self.train_fraction)
+        m = n if subset is None else len(subset)
         pos = np.arange(step * batch_size, (step + 1) * batch_size)
-        epochs, offsets = np.divmod(pos, n)
-        return np.array([self._permutation(n, seed, int(e))[o] for e, o in zip(epochs, offsets)])
+        epochs, offsets = np.divmod(pos, m)
+        local = np.array([self._permutation(m, seed, int(e))[o] for e, o in zip(epochs, offsets)])
+        return local if subset is None else subset[local]
 
     def train_batch(self, rng: np.random.Generator, batch_size: int, step: int, seed: int) -> Batch:
         x, y = self.arrays("train")

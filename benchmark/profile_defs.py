@@ -9,24 +9,56 @@ from __future__ import annotations
 from .profiles import Budget, Profile, SuiteEntry, register_profile
 
 PAPER_TASKS = ("bit-memory", "bit-xor", "listops", "mnist", "cifar10", "cifar10-lra", "remote-homology")
+# Variants scored as the paper's code scored them (same budgets as the task they vary).
+PAPER_VARIANTS = ("remote-homology-fpt",)
+PAPER_MODELS = ("fpt", "full", "random-full", "random-frozen")
+
+# Table 6 of the paper: gradient steps to converge, FPT and random init, per task (the slower of the two,
+# from ../shared/paper/fpt_tables.csv). Every paper budget is at least twice that (PAPER_BUDGET_FACTOR), so
+# the slowest row of Table 6 converges inside the budget; the test in tests/test_profiles.py holds it.
+PAPER_BUDGET_FACTOR = 2
+PAPER_STEPS = {
+    "bit-memory": 80_000,  # Table 6: FPT 10k, random 40k
+    "bit-xor": 40_000,  # FPT 500, random 20k
+    "listops": 12_000,  # FPT 2k, random 6k
+    "mnist": 40_000,  # FPT 5k, random 20k
+    "cifar10": 800_000,  # FPT 400k, random 400k
+    "cifar10-lra": 1_200_000,  # FPT 300k, random 600k
+    "remote-homology": 200_000,  # FPT 100k, random 100k
+}
+# Full-split evaluation on a large validation split every 100 steps would cost more than the training on
+# the long-budget tasks, so those evaluate every 1,000 steps (the reference evaluated 25 random batches
+# every 100 steps); steps-to-threshold there has a resolution of 1,000 steps.
+PAPER_SLOW_EVAL = ("cifar10", "cifar10-lra", "remote-homology")
+_PAPER_SAME_AS = {"cifar10-lra-pixels": "cifar10-lra", "remote-homology-fpt": "remote-homology", "listops-lra": "listops"}
+
+
+def _paper_rules() -> tuple[tuple[str, str, dict], ...]:
+    # The LSTM's lr comes FIRST so that a task's own lr wins over it (later rules win): the paper lowers
+    # the lr to 1e-4 for remote homology and to 3e-4 for LSTMs; on homology the LSTM takes 1e-4, the
+    # task's rate, as every other model there (the smaller of the two reductions; docs/baselines.md).
+    rules: list[tuple[str, str, dict]] = [("*", "lstm", {"lr": 3e-4})]
+    for task, parent in [(t, t) for t in PAPER_STEPS] + list(_PAPER_SAME_AS.items()):
+        change: dict = {"steps": PAPER_STEPS[parent]}
+        if parent in PAPER_SLOW_EVAL:
+            change["eval_every"] = 1000
+        if parent == "remote-homology":
+            change["lr"] = 1e-4
+        rules.append((task, "*", change))
+    return tuple(rules)
+
 
 register_profile(Profile(
     name="paper",
-    description="The paper's protocol: Adam lr 1e-3 (1e-4 remote homology, 3e-4 LSTM), clip 1.0, batch 16, "
-    "eval every 100 steps, long budgets (Table 6 steps-to-converge x ~2). Meant for a GPU with GPT-2.",
+    description="The paper's protocol: Adam lr 1e-3 (1e-4 remote homology, for every model; 3e-4 LSTM elsewhere), "
+    "clip 1.0, batch 16; budgets at least 2x the slowest Table 6 steps-to-converge of each task (bit-memory 80k, "
+    "bit-xor 40k, listops 12k, mnist 40k, cifar10 800k, cifar10-lra 1.2M, remote-homology 200k steps); full "
+    "validation split every 100 steps (every 1,000 on cifar10, cifar10-lra and remote-homology). Meant for a GPU "
+    "with GPT-2.",
     base=Budget(steps=20_000, batch_size=16, lr=1e-3, eval_every=100, eval_batch_size=64, checkpoint_every=1000),
-    rules=(
-        ("bit-xor", "*", {"steps": 5_000}),
-        ("bit-memory", "*", {"steps": 50_000}),
-        ("mnist", "*", {"steps": 40_000}),
-        ("listops", "*", {"steps": 20_000}),
-        ("cifar10", "*", {"steps": 400_000, "eval_every": 1000}),
-        ("cifar10-lra", "*", {"steps": 400_000, "eval_every": 1000}),
-        ("remote-homology", "*", {"steps": 100_000, "lr": 1e-4, "eval_every": 1000}),
-        ("*", "lstm", {"lr": 3e-4}),
-    ),
-    suite=tuple(SuiteEntry(t, m, "gpt2", (0, 1, 2)) for t in PAPER_TASKS for m in ("fpt", "full", "random-frozen"))
-    + tuple(SuiteEntry(t, "lstm", None, (0, 1, 2)) for t in PAPER_TASKS),
+    rules=_paper_rules(),
+    suite=tuple(SuiteEntry(t, m, "gpt2", (0, 1, 2)) for t in PAPER_TASKS + PAPER_VARIANTS for m in PAPER_MODELS)
+    + tuple(SuiteEntry(t, "lstm", None, (0, 1, 2)) for t in PAPER_TASKS + PAPER_VARIANTS),
 ))
 
 register_profile(Profile(
@@ -45,7 +77,9 @@ register_profile(Profile(
         ("*", "lstm", {"lr": 3e-4}),
     ),
     suite=tuple(SuiteEntry("bit-xor", m, "minilm-l6", (0, 1)) for m in ("fpt", "random-frozen"))
-    + (SuiteEntry("bit-xor", "full", "minilm-l6", (0,)), SuiteEntry("bit-xor", "lstm", None, (0,)))
+    # Table 1: "full" (pretrained, finetuned) and "random-full" (from scratch, the paper's Full kind) side by side.
+    + (SuiteEntry("bit-xor", "full", "minilm-l6", (0,)), SuiteEntry("bit-xor", "random-full", "minilm-l6", (0,)),
+       SuiteEntry("bit-xor", "lstm", None, (0,)))
     + tuple(SuiteEntry("mnist", m, "minilm-l6", (0,)) for m in ("fpt", "random-frozen"))
     + (SuiteEntry("listops", "fpt", "minilm-l6", (0,)),)
     # Table 2 (pretraining modality) on bit-xor: bit-memory-pretrained pretrains once (cached), the

@@ -14,6 +14,9 @@ from .errors import FptError
 from .registry import Registry
 
 
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
 @dataclass(frozen=True)
 class Budget:
     steps: int = 1000
@@ -23,15 +26,24 @@ class Budget:
     eval_batch_size: int = 64
     checkpoint_every: int = 200
     grad_clip: float = 1.0
-    precision: str = "fp32"  # fp32 | bf16 | fp16 (autocast on GPU)
+    # auto: bf16 autocast where the hardware computes bf16 natively (CPU with AVX512-BF16 or AMX, CUDA
+    # with bf16), fp32 elsewhere; the precision actually used is recorded with every run. fp32 | bf16 |
+    # fp16 force one (fp16 only on CUDA).
+    precision: str = "auto"
     eval_at_start: bool = True  # evaluate the untrained model at step 0 (costly for long sequences on CPU)
+    compile: bool = False  # opt-in torch.compile of the model's forward (first steps pay the compile time)
+    # Data efficiency: train on a fixed, seeded, nested subset of this fraction of a dataset task's
+    # training split (benchmark/array_task.py); the task's fingerprint is unchanged, the run's config is not.
+    train_fraction: float = 1.0
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "eval_every", "eval_batch_size", "checkpoint_every"):
             if getattr(self, name) <= 0:
                 raise FptError(f"budget '{name}' must be positive, got {getattr(self, name)}")
-        if self.precision not in ("fp32", "bf16", "fp16"):
-            raise FptError(f"precision must be fp32, bf16 or fp16, got {self.precision!r}")
+        if not 0.0 < self.train_fraction <= 1.0:
+            raise FptError(f"budget 'train_fraction' must be in (0, 1], got {self.train_fraction}")
+        if self.precision not in PRECISIONS:
+            raise FptError(f"budget 'precision' must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

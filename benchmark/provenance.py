@@ -57,3 +57,50 @@ def pick_device(requested: str = "auto") -> torch.device:
     if requested.startswith("cuda") and not torch.cuda.is_available():
         raise FptError(f"device '{requested}' requested but no CUDA device is available; use --device cpu")
     return torch.device(requested)
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    """The CPU feature flags the kernel reports (empty where /proc/cpuinfo does not exist)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def cpu_native_bf16() -> bool:
+    """True when the CPU computes bf16 matmuls natively (AVX512-BF16 or AMX-BF16).
+
+    Without these, oneDNN emulates bf16 through fp32 and autocast would only add conversions, so
+    ``auto`` stays fp32. torch's own capability string names AMX on builds that detect it.
+    """
+    flags = cpu_flags()
+    if flags & {"avx512_bf16", "amx_bf16"}:
+        return True
+    capability = str(getattr(torch.backends.cpu, "get_cpu_capability", lambda: "")())
+    return "AMX" in capability.upper() or "BF16" in capability.upper()
+
+
+def resolve_precision(requested: str, device: torch.device) -> str:
+    """The precision a run actually uses: ``auto`` becomes bf16 where the hardware has it, else fp32.
+
+    An explicit request is honoured or refused with the fix; the result is recorded with the run,
+    because ``auto`` alone does not say what was computed.
+    """
+    from .errors import FptError
+
+    if requested == "auto":
+        if device.type == "cuda":
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+        if device.type == "cpu":
+            return "bf16" if cpu_native_bf16() else "fp32"
+        return "fp32"
+    if requested == "fp16" and device.type != "cuda":
+        raise FptError(f"precision fp16 needs a CUDA device (this run is on {device.type}); use --budget precision=bf16 or auto")
+    if requested == "bf16" and device.type not in ("cuda", "cpu"):
+        raise FptError(f"precision bf16 is not supported on {device.type}; use --budget precision=fp32")
+    return requested

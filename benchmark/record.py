@@ -28,10 +28,24 @@ def finished_run_exists(results_dir: Path, cfg: RunConfig) -> bool:
     return hashes == {cfg.config_hash}
 
 
+def compute_columns(compute: dict) -> dict:
+    """The v2 compute columns, null where the caller did not measure them."""
+    keys = ("precision", "train_flops", "wall_time_s", "eval_time_s", "threads")
+    unknown = set(compute) - set(keys)
+    if unknown:
+        raise ValueError(f"unknown compute fields {sorted(unknown)}")
+    return {k: compute.get(k) for k in keys}
+
+
 def write_run_records(results_dir: Path, cfg: RunConfig, adapter: ModelAdapter, task: Task, *, status: str,
                       state: "RunState", values: dict[tuple[str, str], float], n_params: tuple[int, int],
                       peak_mem_mb: float, device: str, scores: torch.Tensor | None,
-                      preds: list[torch.Tensor] | None) -> None:
+                      preds: list[torch.Tensor] | None, compute: dict | None = None) -> None:
+    """Write curves, predictions, then the runs rows (last: their presence marks completion).
+
+    ``compute`` carries what the run cost beside what it scored: precision actually used, training
+    FLOPs, wall and evaluation time, intra-op threads (columns of RUNS_SCHEMA v2).
+    """
     info = adapter.info()
     env = environment()
     run_id = cfg.run_id
@@ -59,6 +73,7 @@ def write_run_records(results_dir: Path, cfg: RunConfig, adapter: ModelAdapter, 
         "n_params_total": n_params[0], "n_params_trainable": n_params[1], "train_time_s": state.train_time_s,
         "steps_per_s": steps_per_s, "peak_mem_mb": peak_mem_mb, "device": device,
         **env, "config": cfg.to_json(), "config_hash": cfg.config_hash, "source": "harness",
+        **compute_columns(compute or {}),
     }
     rows = []
     for (split, metric), value in values.items():

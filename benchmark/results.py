@@ -23,7 +23,9 @@ import pyarrow.parquet as pq
 from .atomic import atomic_path
 from .errors import FptError
 
-SCHEMA_VERSION = 1
+# v2 added the compute columns at the end (precision, train_flops, wall_time_s, eval_time_s,
+# threads); read_table fills them for v1 files (precision from the run's config, the rest null).
+SCHEMA_VERSION = 2
 
 RUNS_SCHEMA = pa.schema([
     ("schema_version", pa.int32()),
@@ -61,7 +63,13 @@ RUNS_SCHEMA = pa.schema([
     ("config", pa.string()),  # JSON of the RunConfig
     ("config_hash", pa.string()),
     ("source", pa.string()),  # "harness" or "submitted:<name>" for results packed by others
+    ("precision", pa.string()),  # computed in: fp32 | bf16 | fp16, "+tf32" when TF32 matmuls were on
+    ("train_flops", pa.int64()),  # torch's FLOP counter on one training step x steps trained
+    ("wall_time_s", pa.float64()),  # the whole run: training, evaluation, checkpoints
+    ("eval_time_s", pa.float64()),  # full-split validation and test evaluations
+    ("threads", pa.int64()),  # torch intra-op threads
 ])
+
 
 CURVES_SCHEMA = pa.schema([
     ("schema_version", pa.int32()),
@@ -123,4 +131,34 @@ def read_table(dirs: Iterable[Path | str], table: str = "runs") -> pd.DataFrame:
                 raise FptError(f"results file {f} is unreadable ({exc}); delete it and rerun that run") from exc
     if not frames:
         return schema.empty_table().to_pandas()
-    return pd.concat(frames, ignore_index=True)
+    frame = pd.concat([upgrade(f, table) for f in frames], ignore_index=True)
+    return frame
+
+
+def upgrade(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Bring a frame read from an older schema version to the current columns, in schema order.
+
+    v1 runs files lack the compute columns: precision comes from the budget in the run's config
+    (v1 computed in exactly what it asked for: autocast acted only on CUDA, and CPU runs asked fp32),
+    the measurements stay null.
+    """
+    names = TABLES[table].names
+    if list(frame.columns) == names:
+        return frame
+    frame = frame.copy()
+    if table == "runs" and "precision" not in frame and "config" in frame:
+        import json
+
+        def _precision(cfg: str, device: str) -> str | None:
+            try:
+                asked = json.loads(cfg)["budget"].get("precision", "fp32")
+            except (TypeError, ValueError, KeyError):
+                return None
+            return asked if str(device).startswith("cuda") else "fp32"
+
+        frame["precision"] = [_precision(c, d) for c, d in zip(frame["config"], frame.get("device", [""] * len(frame)))]
+    for name in names:
+        if name not in frame:
+            frame[name] = None
+    extra = [c for c in frame.columns if c not in names]
+    return frame[names + extra]

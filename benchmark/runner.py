@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import RunConfig
-from .model import get_adapter
+from .model import ModelAdapter, get_adapter
 from .profiles import get_profile
 from .task import get_task
 from .trainer import Trainer
@@ -31,5 +31,21 @@ def make_config(task: str, model: str, *, backbone: str | None = None, seed: int
     )
 
 
+def adapter_for(cfg: RunConfig, adapter: ModelAdapter | None = None) -> ModelAdapter:
+    """The run's adapter, told the run's profile as ``adapter.run_profile``.
+
+    Budgets are the trainer's business, but an adapter may have a profile-dependent default of its own
+    (bit-memory-pretrained pretrains under the run's profile unless told otherwise). The profile is
+    already in the config hash, so following it needs no extra recorded option. A caller-supplied
+    adapter keeps a profile it was given explicitly.
+    """
+    if adapter is None:
+        adapter = get_adapter(cfg.model, None if cfg.backbone == "none" else cfg.backbone, **cfg.model_options)
+    if getattr(adapter, "run_profile", None) is None:
+        adapter.run_profile = cfg.profile  # type: ignore[attr-defined]
+    return adapter
+
+
 def run(cfg: RunConfig, results_dir: Path | str, progress: bool = True, **kwargs: Any) -> str:
+    kwargs["adapter"] = adapter_for(cfg, kwargs.get("adapter"))
     return Trainer(cfg, results_dir, progress=progress, **kwargs).run()

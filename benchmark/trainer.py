@@ -2,7 +2,13 @@
 
 Determinism without global state: batch ``t`` comes from ``np.random.default_rng([seed, t])`` and
 dropout at step ``t`` runs under an RNG forked and seeded with (seed, t). A run resumed from a
-checkpoint therefore continues exactly as the uninterrupted run would have.
+checkpoint therefore continues exactly as the uninterrupted run would have (on the same machine and
+precision: ``precision=auto`` resolves to bf16 autocast where the hardware has it, and a checkpoint
+refuses to resume under another precision).
+
+Compute is recorded beside accuracy: the precision actually used, training FLOPs (torch's FLOP
+counter on one real training step, times the steps), wall time split into training and evaluation,
+peak memory of this run and the intra-op threads.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from .errors import FptError
 from .hashing import sha256_file
 from .model import ModelAdapter, get_adapter
 from .profiles import Budget
-from .provenance import pick_device
+from .provenance import pick_device, resolve_precision
 from .record import finished_run_exists, write_run_records
 from .results import checkpoint_path
 from .task import Batch, Task, get_task
@@ -57,6 +63,9 @@ class RunState:
     curve: list[dict] = field(default_factory=list)
     loss_sum: float = 0.0
     loss_n: int = 0
+    wall_time_s: float = 0.0  # everything: training, evaluation, checkpoints (over all resumed parts)
+    eval_time_s: float = 0.0
+    flops_per_step: int | None = None  # counted on the first training step this run took
 
 
 def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -82,10 +91,63 @@ def count_params(model: nn.Module) -> tuple[int, int]:
     return total, trainable
 
 
+def reset_peak_mem(device: torch.device) -> None:
+    """Start a new peak-memory window so a run in a sweep is not charged with its predecessors' peak."""
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        return
+    with contextlib.suppress(OSError):  # Linux: "5" resets the process's peak RSS (VmHWM)
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+
+
 def peak_mem_mb(device: torch.device) -> float:
+    """Peak memory since the last reset: CUDA allocator peak, else peak RSS of this process."""
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # process peak RSS (Linux: KiB)
+
+
+def count_step_flops(fn: Callable[[], None]) -> int:
+    """FLOPs of one call of ``fn`` (forward + backward), counted by torch's dispatch-level counter.
+
+    Counts matmuls, convolutions and attention kernels (what dominates a transformer); recurrent
+    kernels without a registered formula (e.g. fused LSTM) are counted by ``extra_flop_formulas``.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False, custom_mapping=extra_flop_formulas()) as counter:
+        fn()
+    return int(counter.get_total_flops())
+
+
+def extra_flop_formulas() -> dict:
+    """FLOP formulas for fused recurrent kernels torch's counter does not know (CPU LSTM layers)."""
+    formulas: dict = {}
+    aten = torch.ops.aten
+
+    def rnn_layer(input_shape, w1_shape, w2_shape, *args, out_shape=None, **kwargs) -> int:
+        # input (T, B, in) or (B, T, in); w1 (4H, in), w2 (4H, H): 2 FLOPs per multiply-add per step
+        tokens = input_shape[0] * input_shape[1]
+        return 2 * tokens * (w1_shape[0] * w1_shape[1] + w2_shape[0] * w2_shape[1])
+
+    if hasattr(aten, "mkldnn_rnn_layer"):
+        formulas[aten.mkldnn_rnn_layer] = rnn_layer
+    if hasattr(aten, "mkldnn_rnn_layer_backward"):
+        formulas[aten.mkldnn_rnn_layer_backward] = lambda input_shape, w1_shape, w2_shape, *a, out_shape=None, **k: \
+            2 * rnn_layer(input_shape, w1_shape, w2_shape)
+    return formulas
+
+
+def intra_op_threads() -> int:
+    """Threads torch uses for one op. Left at torch's default (physical cores) unless the user set
+    OMP_NUM_THREADS; recorded because it changes speed (never numbers)."""
+    return torch.get_num_threads()
 
 
 class Trainer:
@@ -102,16 +164,44 @@ class Trainer:
         self.adapter = adapter or get_adapter(cfg.model, None if cfg.backbone == "none" else cfg.backbone, **cfg.model_options)
         self.device = pick_device(cfg.device)
         self.budget: Budget = cfg.budget
+        if self.budget.train_fraction != 1.0:  # data efficiency: only dataset tasks can train on a subset
+            if not hasattr(self.task, "set_train_fraction"):
+                raise FptError(f"task '{cfg.task}' has no fixed training split to subsample; "
+                               "train_fraction applies to dataset tasks only, drop it")
+            self.task.set_train_fraction(self.budget.train_fraction)
+        self.precision = resolve_precision(self.budget.precision, self.device)
+        # TF32 matmuls for what stays fp32 on CUDA under `auto` (recorded in the precision label)
+        self.tf32 = self.device.type == "cuda" and self.budget.precision == "auto"
 
     # -- pieces ------------------------------------------------------------------------------
+    @property
+    def precision_label(self) -> str:
+        """What the results record: the precision actually computed in (e.g. bf16, fp32, bf16+tf32)."""
+        return f"{self.precision}+tf32" if self.tf32 else self.precision
+
     def _autocast(self):
-        if self.device.type == "cuda" and self.budget.precision != "fp32":
-            dtype = torch.bfloat16 if self.budget.precision == "bf16" else torch.float16
-            return torch.autocast("cuda", dtype=dtype)
+        """bf16/fp16 autocast on CPU and CUDA (matmuls in low precision, reductions and losses fp32)."""
+        if self.precision in ("bf16", "fp16"):
+            dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
+            return torch.autocast(self.device.type, dtype=dtype)
         return contextlib.nullcontext()
+
+    @contextlib.contextmanager
+    def _matmul_mode(self):
+        """Allow TF32 on CUDA for the run only, restoring the process-wide flag afterwards."""
+        if not self.tf32:
+            yield
+            return
+        old = torch.backends.cuda.matmul.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = True
+        try:
+            yield
+        finally:
+            torch.backends.cuda.matmul.allow_tf32 = old
 
     def _forward(self, model: nn.Module, batch: Batch) -> torch.Tensor:
         b = batch.to(self.device)
+        model = getattr(self, "_compiled", None) or model
         with self._autocast():
             out = model(b.x, b.mask)
         spec = self.task.spec
@@ -122,26 +212,32 @@ class Trainer:
                            "(batch, spec.output_tokens, spec.output_dim); fix the adapter's head")
         return out
 
-    @torch.no_grad()
     def evaluate(self, model: nn.Module, split: str) -> tuple[float, float, torch.Tensor, list[torch.Tensor]]:
-        """Full-split evaluation: (metric, loss, per-example scores, predictions)."""
+        """Full-split evaluation: (metric, loss, per-example scores, predictions).
+
+        Under inference mode (no autograd bookkeeping), outputs stay on the device and loss, scores
+        and predictions are computed once over the whole split: no host round trip per batch.
+        """
         model.eval()
-        scores, preds, loss_sum, n = [], [], 0.0, 0
-        for batch in self.task.eval_batches(split, self.budget.eval_batch_size):
-            out = self._forward(model, batch).float().cpu()
-            loss_sum += float(self.task.loss(out, batch.y)) * len(batch)
-            n += len(batch)
-            scores.append(self.task.scores(out, batch.y))
-            preds.append(self.task.logits_view(out).argmax(-1).reshape(len(batch), -1))
+        outs, ys = [], []
+        with torch.inference_mode():
+            for batch in self.task.eval_batches(split, self.budget.eval_batch_size):
+                outs.append(self._forward(model, batch).float())
+                ys.append(batch.y)
+            out = torch.cat(outs).cpu()
+            y = torch.cat(ys)
+            loss = float(self.task.loss(out, y))
+            scores = self.task.scores(out, y)
+            preds = self.task.logits_view(out).argmax(-1).reshape(len(y), -1)
         model.train()
-        all_scores = torch.cat(scores)
-        return float(all_scores.double().mean()), loss_sum / n, all_scores, preds
+        return float(scores.double().mean()), loss, scores, [preds]
 
     def _save_checkpoint(self, model, opt, state: RunState) -> None:
         from .atomic import atomic_path
 
         payload = {
             "config_hash": self.cfg.config_hash,
+            "precision": self.precision_label,
             "model": trainable_state(model),
             "optimizer": opt.state_dict(),
             "state": {k: v for k, v in vars(state).items()},
@@ -166,6 +262,9 @@ class Trainer:
             raise FptError(f"checkpoint {path} is unreadable ({type(exc).__name__}); delete it to restart the run") from exc
         if payload.get("config_hash") != self.cfg.config_hash:
             raise FptError(f"checkpoint {path} belongs to another config; delete it to restart the run")
+        if payload.get("precision", self.precision_label) != self.precision_label:
+            raise FptError(f"checkpoint {path} was computed in {payload['precision']} but this machine runs "
+                           f"{self.precision_label}; resume it on a machine with that precision or delete it to restart the run")
         model.load_state_dict(payload["model"], strict=False)
         opt.load_state_dict(payload["optimizer"])
         return RunState(**payload["state"])
@@ -173,10 +272,15 @@ class Trainer:
     # -- the loop ----------------------------------------------------------------------------
     def run(self) -> str:
         """Train, evaluate, write results. Returns the status: finished, diverged or skipped."""
-        cfg, budget, task = self.cfg, self.budget, self.task
-        if finished_run_exists(self.results_dir, cfg):
+        if finished_run_exists(self.results_dir, self.cfg):
             return "skipped"
-        task.require_data()
+        self.task.require_data()
+        with self._matmul_mode():
+            return self._run()
+
+    def _run(self) -> str:
+        cfg, budget, task = self.cfg, self.budget, self.task
+        t_start = time.perf_counter()
         with seeded(cfg.seed, self.device):
             model = self.adapter.build(task.spec, cfg.seed)
         model.to(self.device).train()
@@ -184,11 +288,16 @@ class Trainer:
         params = [p for p in model.parameters() if p.requires_grad]
         if not params:
             raise FptError(f"model '{cfg.model}' has no trainable parameters; train at least the output layer")
+        if budget.compile:  # the compiled wrapper runs forwards; `model` keeps the state-dict names
+            self._compiled = torch.compile(model)
         opt = torch.optim.Adam(params, lr=budget.lr)
-        scaler = torch.amp.GradScaler("cuda", enabled=self.device.type == "cuda" and budget.precision == "fp16")
+        scaler = torch.amp.GradScaler("cuda", enabled=self.device.type == "cuda" and self.precision == "fp16")
         state = self._load_checkpoint(model, opt) or RunState()
-        if self.device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(self.device)
+        reset_peak_mem(self.device)
+        wall_base = state.wall_time_s
+
+        def wall() -> float:
+            return wall_base + time.perf_counter() - t_start
 
         status = "finished"
         if state.step == 0 and not state.curve and budget.eval_at_start:
@@ -198,13 +307,24 @@ class Trainer:
             t0 = time.perf_counter()
             batch = task.train_batch(np.random.default_rng([cfg.seed, state.step]), budget.batch_size, state.step, cfg.seed)
             with seeded(step_seed(cfg.seed, state.step), self.device):
-                out = self._forward(model, batch)
-                loss = task.loss(out.float(), batch.y.to(self.device))
+                loss_box: list[torch.Tensor] = []
+
+                def forward_backward() -> None:
+                    out = self._forward(model, batch)
+                    loss = task.loss(out.float(), batch.y.to(self.device))
+                    loss_box.append(loss)
+                    if torch.isfinite(loss):
+                        opt.zero_grad(set_to_none=True)
+                        scaler.scale(loss).backward()
+
+                if state.flops_per_step is None:  # the counter observes this real step; numbers are unchanged
+                    state.flops_per_step = count_step_flops(forward_backward)
+                else:
+                    forward_backward()
+                loss = loss_box[0]
             if not torch.isfinite(loss):
                 status = "diverged"
                 break
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
             scaler.unscale_(opt)
             torch.nn.utils.clip_grad_norm_(params, budget.grad_clip)
             scaler.step(opt)
@@ -218,33 +338,43 @@ class Trainer:
                 self._eval_point(model, state)
                 bar.set_postfix(loss=f"{state.curve[-1]['train_loss']:.3f}", val=f"{state.curve[-1]['value']:.3f}")
             if state.step % budget.checkpoint_every == 0 and state.step < budget.steps:
+                state.wall_time_s = wall()
                 self._save_checkpoint(model, opt, state)
             if self.on_step is not None:
                 self.on_step(state.step)
         bar.close()
 
         total, trainable = count_params(model)
-        if status == "finished":
+        test_value = test_loss = val_value = val_loss = float("nan")
+        scores = preds = None
+        if state.curve:
+            # Finished or diverged alike: score the best validation state on test. A diverged run keeps
+            # its status (and the mark in tables) but not an empty result (the paper reports them).
             model.load_state_dict(state.best_state, strict=False)
+            t0 = time.perf_counter()
             test_value, test_loss, scores, preds = self.evaluate(model, "test")
+            state.eval_time_s += time.perf_counter() - t0
             val_value = state.best_value
             val_loss = next(r["val_loss"] for r in state.curve if r["step"] == state.best_step)
-        else:
-            test_value = test_loss = val_value = val_loss = float("nan")
-            scores, preds = None, None
+        state.wall_time_s = wall()
         write_run_records(
             self.results_dir, cfg, self.adapter, task, status=status, state=state,
             values={("val", task.spec.metric): val_value, ("val", "loss"): val_loss,
                     ("test", task.spec.metric): test_value, ("test", "loss"): test_loss},
             n_params=(total, trainable), peak_mem_mb=peak_mem_mb(self.device), device=str(self.device),
             scores=scores, preds=preds,
+            compute={"precision": self.precision_label, "train_flops": (state.flops_per_step or 0) * state.step,
+                     "wall_time_s": state.wall_time_s, "eval_time_s": state.eval_time_s,
+                     "threads": intra_op_threads()},
         )
         checkpoint_path(self.results_dir, cfg.run_id).unlink(missing_ok=True)
         checkpoint_path(self.results_dir, cfg.run_id).with_suffix(".sha256").unlink(missing_ok=True)
         return status
 
     def _eval_point(self, model: nn.Module, state: RunState) -> None:
+        t0 = time.perf_counter()
         value, loss, _, _ = self.evaluate(model, "val")
+        state.eval_time_s += time.perf_counter() - t0
         train_loss = state.loss_sum / state.loss_n if state.loss_n else float("nan")
         state.loss_sum, state.loss_n = 0.0, 0
         state.curve.append({"step": state.step, "value": value, "val_loss": loss, "train_loss": train_loss,

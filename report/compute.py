@@ -4,7 +4,12 @@ Everything here is a pure function of the Parquet runs table (plus the task regi
 a never-run cell is missing, and the paper CSV). The formats in ``report.formats`` only lay it out.
 
 Rules (stated in docs/report.md):
-- only ``status == "finished"`` runs give numbers; diverged seeds are counted and shown, not averaged;
+- finished runs give numbers; a diverged run (non-finite training loss) gives the test score of its
+  best validation state when it has one, and the cell carries a divergence mark (the paper reports its
+  diverged runs the same way); a diverged run with no finite score is counted in the notes only;
+- only the harness's own runs fill a row's cells; runs imported from a submission (``source`` is
+  ``submitted:<name>``) get a row of their own, labelled as claimed by that submitter, never a share of
+  a harness cell; a group's caption (what its backbone stands in for) comes from harness runs only;
 - ours = mean and sample standard deviation (ddof=1) over seeds, with the seed count;
 - two finished runs of one seed with different config hashes, or runs of different task
   fingerprints in one cell, make the cell a *conflict* (missing, with the reason), never a silent pick;
@@ -24,9 +29,12 @@ import pandas as pd
 
 from benchmark.errors import FptError
 
+from .markup import code, value
 from .metrics import Metric, get_metric
 from .paper import PaperValue, paper_value
 from .specs import ANY, RowSpec, TableSpec
+
+HARNESS = "harness"
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,7 @@ class Cell:
     missing: str | None = None
     notes: tuple[str, ...] = ()
     derived: bool = False
+    diverged: int = 0  # how many of ``values`` come from diverged runs (scored at their best validation state)
 
     @property
     def ok(self) -> bool:
@@ -78,6 +87,7 @@ class RowResult:
     paper: dict[str, PaperValue | None]
     derived: bool = False
     paper_backbone: str = ""  # what the paper's numbers of this row were made with, as far as the spec says
+    source: str = HARNESS  # "harness", or "submitted:<name>" for a row of claimed, not rerun, numbers
 
     def average(self, tasks: tuple[str, ...]) -> float | None:
         cells = [self.cells[t] for t in tasks]
@@ -106,9 +116,50 @@ class TableResult:
         got = [r.coverage() for r in self.rows if not r.derived]
         return sum(g for g, _ in got), sum(n for _, n in got)
 
+    comparability: dict[str, str] = field(default_factory=dict)  # task -> how it differs from the paper's evaluation
+
     @property
     def paper_protocol(self) -> bool:
         return self.group.profile == "paper" and self.group.backbone == self.spec.paper_backbone
+
+
+COMPARABILITY_KEYS = ("paper_comparability", "comparability")
+COMPARABLE = ("", "exact", "comparable", "same")
+
+
+def task_comparability(task: str) -> str:
+    """How a task's evaluation differs from the paper's, as its plugin declares it; '' when it does not.
+
+    Read generically from the task's ``TaskSpec``: an attribute or an ``options`` entry named
+    ``paper_comparability`` (or ``comparability``) holding a note; an empty value or ``exact`` means the
+    evaluation is the paper's. The report names no task: whatever a plugin declares is shown.
+    """
+    from benchmark.task import TASKS
+
+    if task not in TASKS:
+        return ""
+    try:
+        spec = TASKS.get(task).spec
+    except (FptError, AttributeError):
+        return ""
+    for key in COMPARABILITY_KEYS:
+        for raw in (getattr(spec, key, None), (getattr(spec, "options", None) or {}).get(key)):
+            note = _comparability_text(raw)
+            if note:
+                return note
+    return ""
+
+
+def _comparability_text(raw: object) -> str:
+    """A declared comparability value as one line: a string, or a mapping with a note/reason."""
+    if raw is None or isinstance(raw, bool):
+        return "" if raw is None or raw else "differs from the paper's evaluation"
+    if isinstance(raw, Mapping):
+        if raw.get("comparable") is True or raw.get("exact") is True:
+            return ""
+        raw = raw.get("note") or raw.get("reason") or raw.get("differs") or "differs from the paper's evaluation"
+    text = str(raw).strip()
+    return "" if text.lower() in COMPARABLE else text
 
 
 def task_absence_reason(task: str) -> str:
@@ -120,13 +171,16 @@ def task_absence_reason(task: str) -> str:
     try:
         ok, how = get_task(task).available()
     except FptError as exc:
-        return f"task unavailable: {exc}"
-    return "never run" if ok else f"needs data (`{how}`)"
+        return f"task unavailable: {value(exc)}"
+    return "never run" if ok else f"needs data ({code(how)})"
 
 
 def dedupe_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    """The same run found in two results directories counts once (the first directory given wins)."""
-    return runs.drop_duplicates(["run_id", "split", "metric"], keep="first").reset_index(drop=True)
+    """The same run found in two results directories counts once (the first directory given wins).
+
+    A harness run and a submitted copy of the same run id are two runs: the harness's fills the
+    harness row, the submitted one stays in its submitter's row."""
+    return runs.drop_duplicates(["run_id", "split", "metric", "source"], keep="first").reset_index(drop=True)
 
 
 def run_records(runs: pd.DataFrame) -> pd.DataFrame:
@@ -135,13 +189,14 @@ def run_records(runs: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=["run_id", "status", "task", "model", "backbone", "seed", "profile", "options",
                                      "budget_steps", "task_fingerprint", "config_hash", "stand_in_for",
                                      "source"])
-    first = runs.sort_values(["run_id", "split", "metric"]).drop_duplicates("run_id")
+    runs = runs.assign(source=runs.source.fillna(HARNESS)) if "source" in runs else runs.assign(source=HARNESS)
+    first = runs.sort_values(["run_id", "source", "split", "metric"]).drop_duplicates(["run_id", "source"])
     rec = first[["run_id", "status", "task", "model", "backbone", "seed", "profile", "task_fingerprint",
                  "config_hash", "stand_in_for", "source"]].copy()
     configs = [json.loads(c) for c in first.config]
     rec["options"] = [c.get("model_options", {}) for c in configs]
     rec["budget_steps"] = [int(c.get("budget", {}).get("steps", -1)) for c in configs]
-    return rec.sort_values("run_id").reset_index(drop=True)
+    return rec.sort_values(["run_id", "source"]).reset_index(drop=True)
 
 
 def _row_mask(rec: pd.DataFrame, row: RowSpec) -> pd.Series:
@@ -169,13 +224,19 @@ def groups_for(spec: TableSpec, rec: pd.DataFrame) -> list[Group]:
             pinned = {r.backbone for r in spec.rows if r.backbone != ANY}
             backbones = sorted(b for b in in_prof[flt].backbone.unique() if b not in ("none", *pinned)) or ["none"]
         for bb in backbones:
-            out.append(Group(profile, bb, _stand_in(rec, bb)))
+            out.append(Group(value(profile), value(bb), _stand_in(rec, bb)))
     return out or [Group("(no results)", "(none)")]
 
 
 def _stand_in(rec: pd.DataFrame, backbone: str) -> str:
-    vals = sorted(v for v in rec[rec.backbone == backbone].stand_in_for.unique() if v)
-    return vals[0] if vals else ""
+    """What a backbone stands in for, from the harness's own runs only: a submitted run's claim never
+    becomes a caption. A group with no harness run of the backbone says that it cannot tell."""
+    mine = rec[rec.backbone == backbone]
+    harness = mine[mine.source.fillna(HARNESS) == HARNESS] if "source" in mine else mine
+    if harness.empty and not mine.empty:
+        return "unknown: no harness run of this backbone"
+    vals = sorted(v for v in harness.stand_in_for.unique() if v)
+    return value(vals[0]) if vals else ""
 
 
 def absence_reasons(tasks: list[str] | tuple[str, ...]) -> dict[str, str]:
@@ -184,53 +245,62 @@ def absence_reasons(tasks: list[str] | tuple[str, ...]) -> dict[str, str]:
 
 
 def _cell(spec: TableSpec, metric: Metric, row: RowSpec, group: Group, task: str, rec: pd.DataFrame,
-          runs: pd.DataFrame, absence: Mapping[str, str]) -> tuple[Cell, set[str]]:
-    m = _row_mask(rec, row) & (rec.task == task) & (rec.profile == group.profile)
+          runs: pd.DataFrame, absence: Mapping[str, str], source: str = HARNESS) -> tuple[Cell, set[str]]:
+    m = _row_mask(rec, row) & (rec.task == task) & (rec.profile.map(value) == group.profile)
     if row.backbone == ANY:
-        m &= rec.backbone.isin([group.backbone, "none"])
+        m &= rec.backbone.map(value).isin([group.backbone, "none"])
     else:
         m &= rec.backbone == row.backbone
-    mine = rec[m]
-    backbones = set(mine.backbone)
+    mine = rec[m & (rec.source.fillna(HARNESS) == source)]
+    backbones = {value(b) for b in mine.backbone}
     if mine.empty:
+        if source != HARNESS:
+            return Cell(missing="not in this submission"), backbones
         return Cell(missing=absence.get(task) or task_absence_reason(task)), backbones
     if mine.task_fingerprint.nunique() > 1:
         return Cell(missing=f"conflict: runs of {mine.task_fingerprint.nunique()} task versions/fingerprints; "
                             "render their results directories separately"), backbones
     finished = mine[mine.status == "finished"]
     diverged = mine[mine.status == "diverged"]
-    dup = finished.groupby("seed").config_hash.nunique()
+    notes = []
+    other = mine[~mine.status.isin(["finished", "diverged"])]
+    if len(other):
+        notes.append(f"{len(other)} with status {','.join(sorted(value(s) for s in set(other.status)))}")
+    scored, unscored = [], []
+    for r in diverged.itertuples():
+        (scored if metric.extract(_rows_of(runs, r.run_id, source))[0] is not None else unscored).append(r.run_id)
+    if unscored:
+        notes.append(f"{len(unscored)} diverged before any finite score")
+    counted = pd.concat([finished, diverged[diverged.run_id.isin(scored)]])
+    dup = counted.groupby("seed").config_hash.nunique()
     if (dup > 1).any():
         seeds = ", ".join(str(s) for s in dup[dup > 1].index)
         return Cell(missing=f"conflict: several configs (budgets/options) for seed {seeds}; "
                             "render their results directories separately"), backbones
-    notes = []
-    if len(diverged):
-        notes.append(f"{len(diverged)} diverged")
-    other = mine[~mine.status.isin(["finished", "diverged"])]
-    if len(other):
-        notes.append(f"{len(other)} with status {','.join(sorted(set(other.status)))}")
-    submitted = finished[finished.source.fillna("harness") != "harness"]
-    if len(submitted):
-        notes.append(f"{len(submitted)} submitted, not rerun by the harness")
-    budget_note = _budget_note(group.profile, task, row.model, sorted(set(finished.budget_steps)))
+    budget_note = _budget_note(group.profile, task, row.model, sorted(set(counted.budget_steps)))
     if budget_note:
         notes.append(budget_note)
-    if finished.empty:
+    if counted.empty:
         reason = f"diverged ({len(diverged)} of {len(mine)} seeds)" if len(diverged) else "no finished run"
         return Cell(missing=reason, notes=tuple(notes)), backbones
-    values, seeds, unreached = [], [], []
-    for r in finished.sort_values("seed").itertuples():
-        value, why = metric.extract(runs[runs.run_id == r.run_id])
-        if value is None:
+    values, seeds, unreached, n_div = [], [], [], 0
+    for r in counted.sort_values(["seed", "run_id"]).itertuples():
+        val, why = metric.extract(_rows_of(runs, r.run_id, source))
+        if val is None:
             unreached.append(why)
         else:
-            values.append(value)
+            values.append(val)
             seeds.append(int(r.seed))
+            n_div += r.status == "diverged"
     if unreached:
-        return Cell(missing=f"{unreached[0]} ({len(unreached)} of {len(finished)} finished seeds)",
+        return Cell(missing=f"{unreached[0]} ({len(unreached)} of {len(counted)} scored seeds)",
                     notes=tuple(notes)), backbones
-    return Cell(tuple(values), tuple(seeds), None, tuple(notes)), backbones
+    return Cell(tuple(values), tuple(seeds), None, tuple(notes), diverged=n_div), backbones
+
+
+def _rows_of(runs: pd.DataFrame, run_id: str, source: str) -> pd.DataFrame:
+    """The runs-table rows of one run from one source (a run id may exist as harness and submitted)."""
+    return runs[(runs.run_id == run_id) & (runs.source.fillna(HARNESS) == source)]
 
 
 def _expected_backbone(row: RowSpec, group: Group) -> str:
@@ -253,7 +323,7 @@ def _budget_note(profile: str, task: str, model: str, steps: list[int]) -> str:
     from benchmark.profiles import PROFILES, get_profile
 
     if profile not in PROFILES:
-        return f"{'/'.join(map(str, steps))} steps"
+        return f"{'/'.join(map(str, steps))} steps (profile {code(profile)} is not registered here)"
     want = get_profile(profile).budget(task, model).steps
     if steps == [want]:
         return ""
@@ -276,7 +346,10 @@ def compute_table(spec: TableSpec, group: Group, runs: pd.DataFrame, rec: pd.Dat
     rec = run_records(runs) if rec is None else rec
     absence = absence_reasons(spec.tasks) if absence is None else absence
     result = TableResult(spec, metric, group)
+    if spec.paper_table:
+        result.comparability = {t: note for t in spec.tasks if (note := task_comparability(t))}
     by_label: dict[str, RowResult] = {}
+    submitted: list[RowResult] = []
     for row in spec.rows:
         cells, backbones = {}, set()
         for task in spec.tasks:
@@ -293,12 +366,33 @@ def compute_table(spec: TableSpec, group: Group, runs: pd.DataFrame, rec: pd.Dat
         rr = RowResult(row.label, row.model, shown, cells, paper, paper_backbone=paper_bb)
         result.rows.append(rr)
         by_label[row.label] = rr
+        submitted += _submitted_rows(spec, metric, row, group, rec, runs, absence)
     for d in spec.derived:
         num, den = by_label[d.numerator], by_label[d.denominator]
         cells = {t: _derived_cell(num.cells[t], den.cells[t]) for t in spec.tasks}
         paper = {t: paper_value(spec.paper_table, d.paper_row, t) for t in spec.tasks}
         result.rows.append(RowResult(d.label, "", "", cells, paper, derived=True))
+    result.rows += submitted  # after the harness's rows and never inside them
     return result
+
+
+def _submitted_rows(spec: TableSpec, metric: Metric, row: RowSpec, group: Group, rec: pd.DataFrame,
+                    runs: pd.DataFrame, absence: Mapping[str, str]) -> list[RowResult]:
+    """One row per submitter whose imported runs match ``row``: their claimed numbers, apart."""
+    m = _row_mask(rec, row) & rec.task.isin(spec.tasks) & (rec.source.fillna(HARNESS) != HARNESS)
+    out = []
+    for source in sorted(rec[m].source.unique()):
+        cells, backbones = {}, set()
+        for task in spec.tasks:
+            cells[task], bbs = _cell(spec, metric, row, group, task, rec, runs, absence, source=source)
+            backbones |= bbs
+        if not any(c.ok or (c.missing or "") != "not in this submission" for c in cells.values()):
+            continue  # nothing of this submitter in this group
+        who = value(source.split(":", 1)[1] if ":" in source else source)
+        label = f"{row.label} — submitted by {who} (claimed, not rerun by the harness)"
+        out.append(RowResult(label, row.model, ", ".join(sorted(backbones)), cells,
+                             {t: None for t in spec.tasks}, source=value(source)))
+    return out
 
 
 def compute_all(specs: list[TableSpec], runs: pd.DataFrame, absence: Mapping[str, str] | None = None) -> list[TableResult]:

@@ -65,7 +65,9 @@ def series_table(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
     curves = curves.drop_duplicates(["run_id", "step", "split", "metric"], keep="first")
     if rec.empty or curves.empty:
         return pd.DataFrame(columns=cols)
-    rec = rec[rec.status == "finished"].copy()
+    # Finished harness runs only: submitted curves are claims (the leaderboard shows them, marked), and a
+    # curve of a submitted run would otherwise be averaged into the harness's line.
+    rec = rec[(rec.status == "finished") & (rec.source == "harness")].copy()
     rec["series"] = [_label(m, o) for m, o in zip(rec.model, rec.options)]
     cur = curves[(curves.split == "val") & (curves.metric != "loss")]
     cur = cur.merge(rec[["run_id", "profile", "backbone", "task", "series", "seed"]], on="run_id")
@@ -85,30 +87,39 @@ def series_table(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=cols)
 
 
-def _plot(df: pd.DataFrame, title: str, png: Path, svg: Path) -> None:
+def draw(df: pd.DataFrame, title: str):
+    """The matplotlib figure of one (profile, backbone, task) series table (not saved).
+
+    A series with a single evaluation gets a marker: a line through one point draws nothing."""
     from matplotlib.figure import Figure as MplFigure
 
+    fig = MplFigure(figsize=(10, 3.8))
+    axes = fig.subplots(1, 2, sharey=True)
+    labels = sorted(df.series.unique(), key=_order)
+    metric = df.metric.iloc[0]
+    for label in labels:
+        s = df[df.series == label].sort_values("step")
+        color = _color(label, labels)
+        n = int(s.n_seeds.max())
+        style = {"marker": "o", "markersize": 4} if len(s) == 1 else {}
+        for ax, x in ((axes[0], s.step.to_numpy()), (axes[1], s.wall_time_mean_s.to_numpy())):
+            ax.plot(x, s.value_mean.to_numpy(), color=color, lw=1.5, label=f"{label} (n={n})", **style)
+            if n > 1:
+                ax.fill_between(x, s.value_min.to_numpy(), s.value_max.to_numpy(), color=color, alpha=0.2, lw=0)
+    axes[0].set_xlabel("gradient steps")
+    axes[1].set_xlabel("training wall time (s, mean over seeds)")
+    axes[0].set_ylabel(f"validation {metric}" + (" (%)" if metric == "accuracy" else ""))
+    axes[0].legend(loc="best", fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _plot(df: pd.DataFrame, title: str, png: Path, svg: Path) -> None:
     with matplotlib.rc_context():
         matplotlib.rcdefaults()
         matplotlib.rcParams.update(RC)
-        fig = MplFigure(figsize=(10, 3.8))
-        axes = fig.subplots(1, 2, sharey=True)
-        labels = sorted(df.series.unique(), key=_order)
-        metric = df.metric.iloc[0]
-        for label in labels:
-            s = df[df.series == label].sort_values("step")
-            color = _color(label, labels)
-            n = int(s.n_seeds.max())
-            for ax, x in ((axes[0], s.step.to_numpy()), (axes[1], s.wall_time_mean_s.to_numpy())):
-                ax.plot(x, s.value_mean.to_numpy(), color=color, lw=1.5, label=f"{label} (n={n})")
-                if n > 1:
-                    ax.fill_between(x, s.value_min.to_numpy(), s.value_max.to_numpy(), color=color, alpha=0.2, lw=0)
-        axes[0].set_xlabel("gradient steps")
-        axes[1].set_xlabel("training wall time (s, mean over seeds)")
-        axes[0].set_ylabel(f"validation {metric}" + (" (%)" if metric == "accuracy" else ""))
-        axes[0].legend(loc="best", fontsize=8)
-        fig.suptitle(title, fontsize=10)
-        fig.tight_layout()
+        fig = draw(df, title)
         fig.savefig(png, format="png", metadata=PNG_META)
         fig.savefig(svg, format="svg", metadata=SVG_META)
 
@@ -135,4 +146,4 @@ def render_figures(runs: pd.DataFrame, curves: pd.DataFrame, out_dir: Path) -> t
     return figures, written
 
 
-__all__ = ["render_figures", "renderer_info", "series_table"]
+__all__ = ["draw", "render_figures", "renderer_info", "series_table"]

@@ -7,15 +7,16 @@ computed tables, so a re-render from the same Parquet files is byte-identical (`
 from __future__ import annotations
 
 import csv
-import html
+import html as _html
 import io
-import re
 from dataclasses import dataclass, field
 from typing import Callable
 
 from benchmark.errors import FptError
 
-from .compute import Cell, RowResult, TableResult
+from . import markup as M
+from .compute import HARNESS, Cell, RowResult, TableResult
+from .markup import code, from_backticks
 from .paper import SOURCES, PaperValue
 
 
@@ -62,17 +63,32 @@ def get_format(name: str) -> Format:
 
 
 # -- shared cell text --------------------------------------------------------------------------
+DIVERGED_MARK = "†"
+DIVERGED_NOTE = (f"{DIVERGED_MARK} some seeds of this cell diverged (non-finite training loss): each is scored at its "
+                 "best validation state before the divergence, as the paper reports its diverged runs; "
+                 "`(n=…, k†)` says how many")
+
+
 def num(x: float, decimals: int) -> str:
     return f"{x:,.{decimals}f}"
+
+
+def signed(x: float, decimals: int) -> str:
+    """A difference with its sign; a value that rounds to zero prints as 0.0, never -0.0 or +0.0."""
+    text = f"{x:+,.{decimals}f}"
+    return text[1:] if float(text.replace(",", "")) == 0 else text
 
 
 def ours_text(cell: Cell, decimals: int, pm: str = "±") -> str:
     if cell.derived:
         return f"{num(cell.values[0], 1)}x"
+    n = f"n={cell.n}" + (f", {cell.diverged}{DIVERGED_MARK}" if cell.diverged else "")
     if cell.std is not None:
-        text = f"{num(cell.mean, decimals)} {pm} {num(cell.std, decimals)} (n={cell.n})"  # type: ignore[arg-type]
+        text = f"{num(cell.mean, decimals)} {pm} {num(cell.std, decimals)} ({n})"  # type: ignore[arg-type]
     else:
-        text = f"{num(cell.mean, decimals)} (n={cell.n})"  # type: ignore[arg-type]
+        text = f"{num(cell.mean, decimals)} ({n})"  # type: ignore[arg-type]
+    if cell.diverged:
+        text += f" {DIVERGED_MARK}"
     if cell.notes:
         text += f" [{'; '.join(cell.notes)}]"
     return text
@@ -91,11 +107,15 @@ def row_source(row: RowResult) -> str | None:
     return sources.pop() if len(sources) == 1 else None
 
 
-def delta_text(cell: Cell, pv: PaperValue | None, decimals: int) -> str:
+def delta_value(cell: Cell, pv: PaperValue | None) -> float | None:
     if not cell.ok or pv is None:
-        return ""
-    d = (cell.mean if not cell.derived else cell.values[0]) - pv.value  # type: ignore[operator]
-    return f"{d:+,.{decimals}f}"
+        return None
+    return (cell.mean if not cell.derived else cell.values[0]) - pv.value  # type: ignore[operator]
+
+
+def delta_text(cell: Cell, pv: PaperValue | None, decimals: int) -> str:
+    d = delta_value(cell, pv)
+    return "" if d is None else signed(d, decimals)
 
 
 class Legend:
@@ -106,28 +126,38 @@ class Legend:
 
     def mark(self, text: str) -> str:
         if text not in self.items:
-            i = len(self.items)
+            i = sum(1 for m in self.items.values() if m != DIVERGED_MARK)
             self.items[text] = chr(ord("a") + i) if i < 26 else f"z{i}"
         return self.items[text]
 
+    def diverged(self) -> None:
+        self.items.setdefault(from_backticks(DIVERGED_NOTE), DIVERGED_MARK)
+
 
 def heading(t: TableResult) -> str:
-    return f"{t.spec.title} — profile `{t.group.profile}`, backbone `{t.group.backbone}`"
+    return f"{t.spec.title} — profile {code(t.group.profile)}, backbone {code(t.group.backbone)}"
 
 
 def protocol_note(t: TableResult) -> str:
     if t.paper_protocol:
-        return f"Paper protocol: profile `paper`, backbone `{t.group.backbone}`."
+        return f"Paper protocol: profile {code('paper')}, backbone {code(t.group.backbone)}."
     stand = f" (stand-in for {t.group.stand_in_for})" if t.group.stand_in_for else ""
-    return (f"NOT the paper protocol: profile `{t.group.profile}`, backbone `{t.group.backbone}`{stand}. "
+    return (f"NOT the paper protocol: profile {code(t.group.profile)}, backbone {code(t.group.backbone)}{stand}. "
             f"The paper's numbers come from {t.spec.paper_backbone} under its own protocol; compare trends, not values.")
 
 
+def comparability_mark(t: TableResult, task: str, legend: Legend) -> str:
+    """The footnote mark of a task whose evaluation here differs from the paper's ('' if it does not)."""
+    note = t.comparability.get(task)
+    return f" [{legend.mark(f'{task}: not the paper evaluation, compare with care: {note}')}]" if note else ""
+
+
 def grid(t: TableResult, legend: Legend, pm: str = "±") -> tuple[list[str], list[list[str]]]:
-    """Header and body cells (plain text) of one table; missing cells and paper notes get legend marks."""
+    """Header and body cells of one table (report text: see ``report.markup``); missing cells, paper
+    notes, divergence and tasks not evaluated as in the paper get legend marks."""
     d = t.metric.decimals
     tasks = t.spec.tasks
-    header = ["row", "backbone", *tasks]
+    header = ["row", "backbone", *(task + comparability_mark(t, task, legend) for task in tasks)]
     if t.spec.average:
         header.append("average")
     header.append("coverage")
@@ -136,9 +166,10 @@ def grid(t: TableResult, legend: Legend, pm: str = "±") -> tuple[list[str], lis
         ours = []
         for task in tasks:
             c = row.cells[task]
+            if c.diverged:
+                legend.diverged()
             ours.append(ours_text(c, d, pm) if c.ok else f"missing [{legend.mark(c.missing or 'no value')}]")
-        label = f"{row.label} — ours" if not row.derived else f"{row.label} — ours"
-        line = [label, row.backbone or "", *ours]
+        line = [f"{row.label} — ours" if row.source == HARNESS else row.label, row.backbone or "", *ours]
         if t.spec.average:
             avg = row.average(tasks)
             line.append(num(avg, d) if avg is not None else "")
@@ -161,10 +192,14 @@ def grid(t: TableResult, legend: Legend, pm: str = "±") -> tuple[list[str], lis
                 pline.append(num(pavg, d) if pavg is not None else "")
             pline.append("")
             body.append(pline)
-            dline = [f"{row.label} — Δ (ours − paper)", "", *(delta_text(row.cells[x], row.paper[x], d) for x in tasks)]
+            deltas = []
+            for x in tasks:
+                text = delta_text(row.cells[x], row.paper[x], d)
+                deltas.append(text + comparability_mark(t, x, legend) if text else "")
+            dline = [f"{row.label} — Δ (ours − paper)", "", *deltas]
             if t.spec.average:
                 avg, pavg = row.average(tasks), row.paper_average(tasks)
-                dline.append(f"{avg - pavg:+,.{d}f}" if avg is not None and pavg is not None else "")
+                dline.append(signed(avg - pavg, d) if avg is not None and pavg is not None else "")
             dline.append("")
             body.append(dline)
     return header, body
@@ -174,66 +209,74 @@ def _caption(t: TableResult) -> list[str]:
     got, n = t.coverage()
     return [
         protocol_note(t),
-        f"Metric: {t.metric.label}. Ours: mean ± sample std over seeds (n = finished seeds); only finished runs count. "
-        f"Δ = ours − paper. An average is empty unless every task of the row has a number.",
+        f"Metric: {t.metric.label}. Ours: mean ± sample std over seeds (n = scored seeds: finished, and diverged ones "
+        f"scored at their best validation state, marked {DIVERGED_MARK}); only the harness's own runs fill a row, "
+        f"submitted runs are rows of their own. Δ = ours − paper. An average is empty unless every task of the row "
+        f"has a number.",
         f"Coverage: {got}/{n} cells have a number.",
     ]
 
 
+def _legend_lines(legend: Legend) -> list[tuple[str, str]]:
+    return [(m, text) for text, m in legend.items.items()]
+
+
 # -- markdown ----------------------------------------------------------------------------------
-def _md_escape(s: str) -> str:
-    return s.replace("|", "\\|")
-
-
 def write_md(data: ReportData) -> str:
     out = ["# fptbench report", "", "Generated from the Parquet results by the harness; do not edit by hand.", ""]
     if data.command:
-        out += [f"Regenerate: `{data.command}`", ""]
-    out += ["Paper-value sources: " + "; ".join(f"`{k}` = {v}" for k, v in SOURCES.items()) + ".", ""]
+        out += [f"Regenerate: {M.md(code(data.command))}", ""]
+    out += ["Paper-value sources: " + "; ".join(f"{M.md(code(k))} = {M.md(v)}" for k, v in SOURCES.items()) + ".", ""]
     for t in data.tables:
         legend = Legend()
         header, body = grid(t, legend)
-        out += [f"## {heading(t)}", ""]
-        out += [f"> {line}" for line in _caption(t)]
+        out += [f"## {M.md(heading(t))}", ""]
+        out += [f"> {M.md(line)}" for line in _caption(t)]
         out += [""]
         if t.spec.description:
-            out += [t.spec.description, ""]
-        out.append("| " + " | ".join(_md_escape(h) for h in header) + " |")
+            out += [M.md(from_backticks(t.spec.description)), ""]
+        out.append("| " + " | ".join(M.md(h, in_table=True) for h in header) + " |")
         out.append("|" + "|".join(["---"] * 2 + ["---:"] * (len(header) - 2)) + "|")
         for line in body:
-            out.append("| " + " | ".join(_md_escape(c) for c in line) + " |")
+            out.append("| " + " | ".join(M.md(c, in_table=True) for c in line) + " |")
         out.append("")
-        for text, mark in legend.items.items():
-            out.append(f"- [{mark}] {text}")
+        for mark, text in _legend_lines(legend):
+            out.append(f"- {M.md('[' + mark + ']')} {M.md(text)}")
         out.append("")
     if data.figures:
         out += ["## Convergence figures", "",
                 "Validation metric against gradient steps (left) and training wall time (right); line = mean over "
-                "seeds, band = min..max over seeds. Each figure links its SVG and the CSV of the plotted series.", ""]
+                "seeds, band = min..max over seeds, a dot where a series has one evaluation. Each figure links its "
+                "SVG and the CSV of the plotted series.", ""]
         current = None
         for f in data.figures:
             if f.group_slug != current:
                 current = f.group_slug
-                out += [f"### profile `{f.profile}`, backbone `{f.backbone}`", ""]
-            out += [f"#### {f.task}", "", f"![{f.task}: validation metric vs steps and wall time]({f.png})", "",
-                    f"[SVG]({f.svg}) · [data]({f.data})", ""]
+                out += [f"### profile {M.md(code(f.profile))}, backbone {M.md(code(f.backbone))}", ""]
+            out += [f"#### {M.md(f.task)}", "", f"![{M.md(f.task)}: validation metric vs steps and wall time]({f.png})",
+                    "", f"[SVG]({f.svg}) · [data]({f.data})", ""]
     return "\n".join(out).rstrip() + "\n"
 
 
 # -- csv ---------------------------------------------------------------------------------------
 CSV_COLUMNS = ["table", "profile", "backbone_group", "stand_in_for", "paper_protocol", "row", "model", "row_backbone",
-               "task", "ours_mean", "ours_std", "n_seeds", "seeds", "values", "missing_reason", "notes",
-               "paper_table", "paper_value", "paper_source", "delta", "coverage"]
+               "source", "task", "unit", "ours_mean", "ours_std", "n_seeds", "seeds", "values", "diverged_seeds",
+               "missing_reason", "notes", "paper_table", "paper_value", "paper_source", "delta", "comparability",
+               "coverage"]
 
 
 def _f(x: float | None) -> str:
-    return "" if x is None else f"{x:.6f}"
+    if x is None:
+        return ""
+    text = f"{x:.6f}"
+    return "0.000000" if float(text) == 0 else text  # never -0.000000
 
 
 def write_csv(data: ReportData) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
+    p = M.plain
     for t in data.tables:
         for row in t.rows:
             got, n = row.coverage()
@@ -248,25 +291,22 @@ def write_csv(data: ReportData) -> str:
                     std = cell.std
                 delta = None if mean is None or pv is None else mean - pv.value
                 w.writerow([
-                    t.spec.name, t.group.profile, t.group.backbone, t.group.stand_in_for, t.paper_protocol, row.label,
-                    row.model, row.backbone, task, _f(mean), _f(std), "" if cell is None else cell.n,
+                    p(t.spec.name), p(t.group.profile), p(t.group.backbone), p(t.group.stand_in_for), t.paper_protocol,
+                    p(row.label), p(row.model), p(row.backbone), p(row.source), p(task), p(t.metric.unit), _f(mean),
+                    _f(std), "" if cell is None else cell.n,
                     "" if cell is None else " ".join(map(str, cell.seeds)),
                     "" if cell is None else " ".join(f"{v:.6f}" for v in cell.values),
-                    "" if cell is None else (cell.missing or ""), "" if cell is None else "; ".join(cell.notes),
-                    t.spec.paper_table or "", _f(None if pv is None else pv.value), "" if pv is None else pv.source,
-                    _f(delta), "" if row.derived else f"{got}/{n}",
+                    "" if cell is None else cell.diverged,
+                    "" if cell is None else p(cell.missing or ""), "" if cell is None else p("; ".join(cell.notes)),
+                    p(t.spec.paper_table or ""), _f(None if pv is None else pv.value), "" if pv is None else p(pv.source),
+                    _f(delta),
+                    p(t.comparability.get(task, "")), "" if row.derived else f"{got}/{n}",
                 ])
     return buf.getvalue()
 
 
 # -- LaTeX -------------------------------------------------------------------------------------
-_TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
-        "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "±": r"$\pm$", "Δ": r"$\Delta$",
-        "−": "--", "—": "--", "`": "", "·": r"$\cdot$"}
-
-
-def tex_escape(s: str) -> str:
-    return "".join(_TEX.get(ch, ch) for ch in s)
+tex_escape = M.tex_escape
 
 
 def write_tex(data: ReportData) -> str:
@@ -276,16 +316,16 @@ def write_tex(data: ReportData) -> str:
         legend = Legend()
         header, body = grid(t, legend)
         out += [r"\begin{table}[t]", r"\centering", r"\scriptsize",
-                r"\caption{" + tex_escape(heading(t) + ". " + " ".join(_caption(t))) + "}",
-                r"\label{tab:" + tex_escape(f"{t.spec.name}-{t.group.slug}") + "}",
+                r"\caption{" + M.tex(heading(t) + ". " + " ".join(_caption(t))) + "}",
+                r"\label{tab:" + M.tex(f"{t.spec.name}-{t.group.slug}") + "}",
                 r"\begin{tabular}{ll" + "r" * (len(header) - 2) + "}", r"\toprule",
-                " & ".join(tex_escape(h) for h in header) + r" \\", r"\midrule"]
+                " & ".join(M.tex(h) for h in header) + r" \\", r"\midrule"]
         for line in body:
-            out.append(" & ".join(tex_escape(c) for c in line) + r" \\")
+            out.append(" & ".join(M.tex(c) for c in line) + r" \\")
         out += [r"\bottomrule", r"\end{tabular}"]
         if legend.items:
             out.append(r"\par\smallskip\raggedright " + "; ".join(
-                tex_escape(f"[{m}] {text}") for text, m in legend.items.items()))
+                M.tex(f"[{m}] {text}") for m, text in _legend_lines(legend)))
         out += [r"\end{table}", ""]
     return "\n".join(out)
 
@@ -294,21 +334,16 @@ def write_tex(data: ReportData) -> str:
 _CSS = ("body{font-family:system-ui,sans-serif;margin:2rem;max-width:100rem}table{border-collapse:collapse;"
         "margin:.5rem 0}td,th{border:1px solid #ccc;padding:.2rem .4rem;text-align:right;font-size:.85rem}"
         "td:first-child,td:nth-child(2),th:first-child{text-align:left}.missing{color:#a33}"
-        ".warn{background:#fff4d6;padding:.4rem}.paper{color:#555}img{max-width:100%}")
-
-
-def _html_inline(text: str) -> str:
-    """Escape, then turn the Markdown-style `code` spans the shared captions use into <code>."""
-    return re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(text))
+        ".warn{background:#fff4d6;padding:.4rem}.paper{color:#555}.submitted{background:#fdf3e1}img{max-width:100%}")
 
 
 def write_html(data: ReportData) -> str:
-    e = _html_inline
+    e = M.html
     out = ["<!doctype html>", '<html lang="en"><head><meta charset="utf-8"><title>fptbench report</title>',
            f"<style>{_CSS}</style></head><body>", "<h1>fptbench report</h1>",
            "<p>Generated from the Parquet results by the harness; do not edit by hand.</p>"]
     if data.command:
-        out.append(f"<p>Regenerate: <code>{e(data.command)}</code></p>")
+        out.append(f"<p>Regenerate: {e(code(data.command))}</p>")
     for t in data.tables:
         legend = Legend()
         header, body = grid(t, legend)
@@ -316,23 +351,35 @@ def write_html(data: ReportData) -> str:
         cap = _caption(t)
         out.append(f'<p class="{"" if t.paper_protocol else "warn"}">{e(cap[0])}</p>')
         out += [f"<p>{e(c)}</p>" for c in cap[1:]]
+        if t.spec.description:
+            out.append(f"<p>{e(from_backticks(t.spec.description))}</p>")
         out.append("<table><thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in header) + "</tr></thead><tbody>")
-        for line in body:
-            cls = ' class="paper"' if " — paper" in line[0] else ""
+        for row_cells, row in zip(body, _body_rows(t)):
+            cls = {"paper": ' class="paper"', "submitted": ' class="submitted"'}.get(row, "")
             cells = "".join(f'<td class="missing">{e(c)}</td>' if c.startswith("missing [") else f"<td>{e(c)}</td>"
-                            for c in line)
+                            for c in row_cells)
             out.append(f"<tr{cls}>{cells}</tr>")
         out.append("</tbody></table>")
         if legend.items:
-            out.append("<ul>" + "".join(f"<li>[{e(m)}] {e(text)}</li>" for text, m in legend.items.items()) + "</ul>")
+            out.append("<ul>" + "".join(f"<li>[{e(m)}] {e(text)}</li>" for m, text in _legend_lines(legend)) + "</ul>")
     if data.figures:
         out.append("<h2>Convergence figures</h2>")
         for f in data.figures:
             out.append(f"<h3>{e(f.profile)} / {e(f.backbone)} / {e(f.task)}</h3>"
-                       f'<p><img src="{e(f.png)}" alt="{e(f.task)} convergence"></p>'
-                       f'<p><a href="{e(f.svg)}">SVG</a> · <a href="{e(f.data)}">data</a></p>')
+                       f'<p><img src="{_html.escape(f.png)}" alt="{_html.escape(f.task)} convergence"></p>'
+                       f'<p><a href="{_html.escape(f.svg)}">SVG</a> · <a href="{_html.escape(f.data)}">data</a></p>')
     out.append("</body></html>")
     return "\n".join(out) + "\n"
+
+
+def _body_rows(t: TableResult) -> list[str]:
+    """The kind of each body line of ``grid``, in order: ours, paper, delta or submitted."""
+    kinds = []
+    for row in t.rows:
+        kinds.append("ours" if row.source == HARNESS else "submitted")
+        if any(pv is not None for pv in row.paper.values()):
+            kinds += ["paper", "delta"]
+    return kinds
 
 
 register_format(Format("md", "README.md", write_md))

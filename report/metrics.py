@@ -25,6 +25,7 @@ class Metric:
     higher_is_better: bool
     extract: Extract
     paper_scale: float = 1.0  # paper CSV value * paper_scale = display units
+    unit: str = ""  # display unit of a cell ("%" for accuracies: the report shows percentages throughout)
 
 
 METRICS: dict[str, Metric] = {}
@@ -68,6 +69,6 @@ def _steps_to_threshold(run: pd.DataFrame) -> tuple[float | None, str]:
     return float(stt), ""
 
 
-register_metric(Metric("test-metric", "test accuracy (%)", 1, True, _test_metric))
+register_metric(Metric("test-metric", "test accuracy (%)", 1, True, _test_metric, unit="%"))
 register_metric(Metric("steps-to-threshold", "gradient steps to the validation threshold", 0, False,
-                       _steps_to_threshold))
+                       _steps_to_threshold, unit="steps"))

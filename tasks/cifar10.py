@@ -22,6 +22,7 @@ import torch
 from benchmark.array_task import ArrayTask
 from benchmark.data import DatasetSpec, downloads_dir, prepared_dir, register_dataset
 from benchmark.data.download import RemoteFile, fetch, file_digests
+from benchmark.data.hub import HubSource
 from benchmark.data.safe_pickle import safe_loads
 from benchmark.data.transforms import fpt_augment, patchify, to_float_chw
 from benchmark.errors import FptError
@@ -107,25 +108,96 @@ def build_cifar10(dest: Path, source_dir: Path | None) -> dict:
         batches = read_archive(path)
         source = {"from": where, "archive": CIFAR10_REMOTE.filename, **file_digests(path),
                   "md5_expected": CIFAR10_REMOTE.md5}
+    return {**source, **write_prepared(dest, batches)}
+
+
+def write_prepared(dest: Path, batches: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict:
+    """The prepared files from the canonical batches (by name): one writer for every source, so the
+    canonical archive and the hub copy cannot drift apart in layout or dtype."""
     train_x = np.concatenate([batches[n][0] for n in TRAIN_BATCHES])
     train_y = np.concatenate([batches[n][1] for n in TRAIN_BATCHES])
     test_x, test_y = batches[TEST_BATCH]
     for name, arr in (("train_x", train_x), ("train_y", train_y), ("test_x", test_x), ("test_y", test_y)):
-        np.save(dest / f"{name}.npy", arr)
-    source["sizes"] = {"train": int(len(train_y)), "test": int(len(test_y))}
-    return source
+        np.save(dest / f"{name}.npy", np.ascontiguousarray(arr))
+    return {"sizes": {"train": int(len(train_y)), "test": int(len(test_y))}}
 
+
+# -- the hub copy ---------------------------------------------------------------------------------
+# uoft-cs/cifar10 at the commit "Convert dataset to Parquet (#6)" (the head of main when pinned). Its
+# Parquet files were written by the `datasets` loading script for CIFAR-10, which walked the canonical
+# archive in member order and yielded each train batch it met; the archive lists
+# data_batch_4, readme.html, test_batch, data_batch_3, batches.meta, data_batch_2, data_batch_5,
+# data_batch_1, so the hub's train split is batches 4, 3, 2, 5, 1 (10,000 rows each), each batch's
+# images in their original order, stored as lossless PNG. The test split is test_batch in order.
+CIFAR10_HUB_REVISION = "0b2714987fa478483af9968de7c934580d0bb9a2"
+HUB_TRAIN_ORDER = ("data_batch_4", "data_batch_3", "data_batch_2", "data_batch_5", "data_batch_1")
+LABEL_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+
+def hub_split_arrays(ds, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """A hub split (``img``: PNG bytes, ``label``: ClassLabel) -> (images (N, 32, 32, 3) uint8, labels uint8).
+
+    PNGs are decoded here with Pillow rather than by ``datasets`` so every image is checked to be a
+    32x32 RGB picture; PNG is lossless, so the pixels are the archive's."""
+    import io
+
+    import datasets
+    from PIL import Image
+
+    label = ds.features.get("label")
+    if not isinstance(ds.features.get("img"), datasets.Image) or not isinstance(label, datasets.ClassLabel):
+        raise FptError(f"{where}: expected columns img (Image) and label (ClassLabel), got {dict(ds.features)}")
+    if tuple(label.names) != LABEL_NAMES:
+        raise FptError(f"{where}: label names {label.names} are not CIFAR-10's {list(LABEL_NAMES)} in order")
+    table = ds.cast_column("img", datasets.Image(decode=False)).with_format("arrow")[:]
+    pngs = table.column("img").combine_chunks().field("bytes").to_pylist()
+    labels = np.asarray(table.column("label").to_pylist(), dtype=np.int64)
+    images = np.empty((len(pngs), 32, 32, 3), dtype=np.uint8)
+    for i, png in enumerate(pngs):
+        with Image.open(io.BytesIO(png)) as im:
+            if im.mode != "RGB" or im.size != (32, 32):
+                raise FptError(f"{where}: row {i} is a {im.mode} {im.size} image, expected 32x32 RGB")
+            images[i] = np.asarray(im)
+    if labels.size and (labels.min() < 0 or labels.max() > 9):
+        raise FptError(f"{where}: labels must be 0..9")
+    return images, labels.astype(np.uint8)
+
+
+def build_cifar10_from_hub(dest: Path, load) -> dict:
+    """The hub copy's splits back into the canonical batches, then the same writer as the archive."""
+    train_x, train_y = hub_split_arrays(load("train"), "hub train split")
+    test = hub_split_arrays(load("test"), "hub test split")
+    if len(train_y) % len(HUB_TRAIN_ORDER):
+        raise FptError(f"hub train split has {len(train_y)} rows, not {len(HUB_TRAIN_ORDER)} equal batches")
+    size = len(train_y) // len(HUB_TRAIN_ORDER)
+    batches = {name: (train_x[i * size:(i + 1) * size], train_y[i * size:(i + 1) * size])
+               for i, name in enumerate(HUB_TRAIN_ORDER)}
+    batches[TEST_BATCH] = test
+    return {"train_block_order": list(HUB_TRAIN_ORDER), **write_prepared(dest, batches)}
+
+
+CIFAR10_HUB = HubSource(
+    repo="uoft-cs/cifar10",
+    revision=CIFAR10_HUB_REVISION,
+    config="plain_text",
+    build=build_cifar10_from_hub,
+    env_key="cifar10",
+    notes=("train rows are reordered from the hub's batch order 4,3,2,5,1 to the archive's 1..5",),
+)
 
 register_dataset(DatasetSpec(
     name="cifar10",
     description="CIFAR-10 python archive: 50k train / 10k test, 32x32 RGB, 10 classes",
     build=build_cifar10,
     offline=False,
-    how_to_get="fptbench data prepare cifar10 (downloads 163 MB; or --source-dir DIR holding cifar-10-python.tar.gz)",
+    how_to_get="fptbench data prepare cifar10 (downloads 163 MB; or --source-dir DIR holding cifar-10-python.tar.gz; "
+    "or --source hub)",
     sources=("--source-dir: cifar-10-python.tar.gz or its extracted cifar-10-batches-py/",
              "offline package: none exists",
-             f"download {CIFAR10_REMOTE.url} (md5 {CIFAR10_REMOTE.md5}; mirror: {CIFAR10_REMOTE.mirror_var})"),
+             f"download {CIFAR10_REMOTE.url} (md5 {CIFAR10_REMOTE.md5}; mirror: {CIFAR10_REMOTE.mirror_var})",
+             f"--source hub: {CIFAR10_HUB.describe()} (local snapshot: {CIFAR10_HUB.env_var})"),
     version="1",
+    hub=CIFAR10_HUB,
 ))
 
 

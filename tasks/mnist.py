@@ -190,7 +190,7 @@ class Mnist(ArrayTask):
     dataset = DATASET
     spec = TaskSpec(
         name="mnist",
-        version="1.0",
+        version="1.1",
         modality="vision",
         input_kind="continuous",
         input_dim=PATCH * PATCH,
@@ -212,8 +212,14 @@ class Mnist(ArrayTask):
         "scaled to [0, 1] with no mean/std normalisation (its Normalize(mean=0, std=1) is the identity), no "
         "augmentation. A 5,000-image validation split is carved from the official train set (seeded, see splits) "
         "for model selection; the paper had none and reported test accuracy. Threshold 0.9: about what a linear "
-        "classifier on pixels reaches, far below the paper's converged 98.7%, so steps-to-0.9 measures how fast "
-        "a model starts to use the image.",
+        "classifier on pixels reaches, far below the paper's converged FPT 98.0% (Table 1), so steps-to-0.9 "
+        "measures how fast a model starts to use the image. 1.1: notes only (1.0 quoted the paper's FPT MNIST "
+        "accuracy as 98.7%; Table 1 says 98.0%); data, encoding and scoring identical to 1.0.",
+        options={
+            "paper_comparable": "true",
+            "comparability_note": "the paper's MNIST setting (FPT code's patches and scaling, official 10k test); "
+            "difference left: trains on 55k (5k carved out for validation), the paper on all 60k",
+        },
     )
 
 

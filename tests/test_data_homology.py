@@ -142,3 +142,70 @@ def test_truncated_archive_is_one_clear_error(data_root, tmp_path):
         prepare("remote-homology", source_dir=archive.parent)
     with pytest.raises(NeedsData):
         prepared_dir("remote-homology")
+
+
+# -- the FPT authors' evaluation (remote-homology-fpt 2.0) and the comparability flags ----------------
+def test_fpt_variant_skips_long_sequences_and_applies_the_authors_correction(data_root, tmp_path):
+    from tasks.remote_homology import FPT_ACCURACY_CORRECTION, IGNORE
+
+    records = tape_records()
+    records["valid"][1]["primary"] = "A" * 1023  # 1025 tokens with <cls>, <sep>: skipped by the FPT code
+    records["valid"][2]["primary"] = "C" * 1022  # exactly 1024 tokens: kept
+    prepare("remote-homology", source_dir=write_tape_json(tmp_path / "src", records))
+    task = small_task(RemoteHomologyFpt, "remote-homology-fpt-fixture3", {**SIZES, "test": SIZES["val"]})()
+    labels = [r["fold_label"] for r in records["valid"]]
+    for split in ("val", "test"):
+        y = task.fixed_split(split).y
+        assert y.tolist() == [IGNORE if i == 1 else label for i, label in enumerate(labels)]
+    # training skips the 1100-residue train sequence, as the FPT code skipped its batch
+    x, y = task.arrays("train")
+    assert len(x) == SIZES["train"] - 1 and max(len(s) for s in x) <= 1022
+    assert y.tolist() == [r["fold_label"] for r in records["train"][1:]]
+    # the split's mean score is 0.9739 x accuracy on the kept sequences (4 kept of 5)
+    out = torch.full((5, 1, 1195), -5.0)
+    for i, label in enumerate(labels):
+        out[i, 0, label] = 5.0
+    test_y = task.fixed_split("test").y
+    assert float(task.scores(out, test_y).mean()) == pytest.approx(FPT_ACCURACY_CORRECTION, abs=1e-12)
+    out[0, 0, labels[0]] = -9.0  # one kept sequence wrong: 3 of 4 right
+    assert float(task.scores(out, test_y).mean()) == pytest.approx(FPT_ACCURACY_CORRECTION * 3 / 4, abs=1e-12)
+    assert float(task.scores(out, test_y)[1]) == 0.0  # the skipped one scores nothing
+    assert task.kept_fraction() == pytest.approx(4 / 5)
+    # skipped sequences do not enter the loss; a batch of only skipped ones has loss 0, not NaN
+    assert float(task.loss(out[1:2], test_y[1:2])) == 0.0
+    assert float(task.loss(out, test_y)) == pytest.approx(float(torch.nn.functional.cross_entropy(
+        out[[0, 2, 3, 4], 0], test_y[[0, 2, 3, 4]])))
+
+
+def test_homology_specs_say_whether_they_compare_with_the_paper():
+    fpt, plain = RemoteHomologyFpt.spec, RemoteHomology.spec
+    assert fpt.options["paper_comparable"] == "true" and plain.options["paper_comparable"] == "false"
+    assert "0.9739" in fpt.options["comparability_note"] and "remote-homology-fpt" in plain.options["comparability_note"]
+    assert fpt.options["skip_residues_over"] == "1022" and fpt.options["accuracy_correction"] == "0.9739"
+    assert fpt.version == "2.0"
+
+
+def test_tape_url_is_https_and_its_sha256_is_pinned(data_root, tmp_path, monkeypatch):
+    from tasks.remote_homology import TAPE_REMOTE
+
+    assert TAPE_REMOTE.url.startswith("https://")
+    records = tape_records()
+    archive = write_tape_tarball(tmp_path / "remote_homology.tar.gz", write_tape_lmdb(tmp_path / "lmdb", records))
+    with FileServer({archive.name: archive.read_bytes()}) as server:
+        monkeypatch.setenv("FPTBENCH_MIRROR_REMOTE_HOMOLOGY", server.url)
+        # a sha256 given for the archive is enforced on download
+        monkeypatch.setenv("FPTBENCH_SHA256_REMOTE_HOMOLOGY", "0" * 64)
+        with pytest.raises(FptError, match="checksum mismatch.*FPTBENCH_SHA256_REMOTE_HOMOLOGY"):
+            prepare("remote-homology")
+        monkeypatch.delenv("FPTBENCH_SHA256_REMOTE_HOMOLOGY")
+        folder = prepare("remote-homology")
+    # without one, the first download pins its sha256 and a different copy is refused afterwards
+    import hashlib
+
+    pins = list(data_root.rglob("remote_homology.tar.gz.sha256"))
+    assert len(pins) == 1 and pins[0].read_text().strip() == hashlib.sha256(archive.read_bytes()).hexdigest()
+    check_prepared(folder, records)
+    other = write_tape_tarball(tmp_path / "other" / "remote_homology.tar.gz",
+                               write_tape_lmdb(tmp_path / "lmdb2", tape_records(seed=1)))
+    with pytest.raises(FptError, match="checksum mismatch.*pinned in"):
+        prepare("remote-homology", source_dir=other.parent, force=True)

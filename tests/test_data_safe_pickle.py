@@ -83,3 +83,49 @@ def test_garbage_and_truncated_input_give_one_line(tmp_path):
     f.write_bytes(b"not a pickle at all")
     with pytest.raises(FptError, match="junk.pkl"):
         safe_load_file(str(f))
+
+
+class SizedBuffer:
+    """Pickles as ``ctor(n)``: a zero-filled buffer asked for by a few bytes of pickle."""
+
+    def __init__(self, ctor, n: int) -> None:
+        self.ctor, self.n = ctor, n
+
+    def __reduce__(self):
+        return (self.ctor, (self.n,))
+
+
+class ShapedArray:
+    """Pickles as numpy's ``_reconstruct(ndarray, shape, 'b')``: an allocation sized by the shape alone."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape = shape
+
+    def __reduce__(self):
+        try:
+            from numpy._core.multiarray import _reconstruct
+        except ImportError:  # numpy 1.x
+            from numpy.core.multiarray import _reconstruct
+        return (_reconstruct, (np.ndarray, self.shape, b"b"))
+
+
+@pytest.mark.parametrize("ctor,proto", [(bytearray, 2), (bytearray, 4), (bytes, 3), (bytes, 4)])
+def test_zero_filled_buffers_are_capped(ctor, proto):
+    from benchmark.data.safe_pickle import MAX_ALLOC_BYTES
+
+    assert safe_loads(pickle.dumps(SizedBuffer(ctor, 16), protocol=proto)) == ctor(16)
+    assert len(safe_loads(pickle.dumps(SizedBuffer(ctor, MAX_ALLOC_BYTES), protocol=proto))) == MAX_ALLOC_BYTES
+    for n in (MAX_ALLOC_BYTES + 1, 1 << 28):  # 256 MiB would be allocated by an uncapped unpickler
+        with pytest.raises(FptError, match=rf"refusing {ctor.__name__}\({n}\)"):
+            safe_loads(pickle.dumps(SizedBuffer(ctor, n), protocol=proto))
+    # a pickled bytearray / bytes with content is untouched by the cap
+    big = ctor(b"x" * (MAX_ALLOC_BYTES + 10))
+    assert safe_loads(pickle.dumps(big, protocol=proto)) == big
+
+
+def test_numpy_reconstruct_shape_is_capped():
+    with pytest.raises(FptError, match="refusing numpy _reconstruct"):
+        safe_loads(pickle.dumps(ShapedArray((1 << 28,)), protocol=2))
+    assert safe_loads(pickle.dumps(ShapedArray((0,)), protocol=2)).shape == (0,)
+    arr = np.arange(300_000, dtype=np.int64)  # 2.4 MB of content: real arrays are rebuilt from (0,) and filled
+    assert np.array_equal(safe_loads(pickle.dumps(arr, protocol=2)), arr)

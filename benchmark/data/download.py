@@ -9,6 +9,11 @@ names the file, the expected and the actual checksum.
 
 Base URLs are overridable per source (``FPTBENCH_MIRROR_<NAME>``, or ``base_url=``), which is how
 the tests point downloads at a server on 127.0.0.1 and how a user points them at a mirror.
+
+A source that publishes no checksum is still pinned by sha256: ``FPTBENCH_SHA256_<NAME>`` supplies
+one (enforced like a published checksum); without it, the first verified download writes its sha256
+to ``<file>.sha256`` beside the cached file (trust on first use) and every later use of that cache or
+of a ``--source-dir`` copy must match it.
 """
 
 from __future__ import annotations
@@ -50,8 +55,35 @@ class RemoteFile:
         return f"{base.rstrip('/')}/{self.filename}" if base else self.url
 
     @property
+    def sha256_var(self) -> str:
+        return "FPTBENCH_SHA256_" + "".join(c if c.isalnum() else "_" for c in self.key.upper())
+
+    @property
     def has_checksum(self) -> bool:
         return bool(self.md5 or self.sha256)
+
+
+def pin_path(remote: RemoteFile, dest_dir: Path) -> Path:
+    return Path(dest_dir) / (remote.filename + ".sha256")
+
+
+def expected_digest(remote: RemoteFile, pin_dir: Path | None = None) -> tuple[str, str, str] | None:
+    """(algorithm, hex digest, where it comes from) that a copy of ``remote`` must match, or None.
+
+    Order: a sha256 given in ``FPTBENCH_SHA256_<KEY>``, the published sha256, the published md5, the
+    sha256 pinned by the first download into ``pin_dir`` (only for sources that publish nothing)."""
+    env = os.environ.get(remote.sha256_var, "").strip().lower()
+    if env:
+        if len(env) != 64 or any(c not in "0123456789abcdef" for c in env):
+            raise FptError(f"{remote.sha256_var} must be a 64-character hex sha256, got {env!r}")
+        return "sha256", env, remote.sha256_var
+    if remote.sha256:
+        return "sha256", remote.sha256, "published sha256"
+    if remote.md5:
+        return "md5", remote.md5, "published md5"
+    if pin_dir is not None and pin_path(remote, pin_dir).exists():
+        return "sha256", pin_path(remote, pin_dir).read_text().strip(), f"pinned in {pin_path(remote, pin_dir)}"
+    return None
 
 
 def file_digests(path: Path, chunk: int = 1 << 20) -> dict[str, str]:
@@ -64,16 +96,25 @@ def file_digests(path: Path, chunk: int = 1 << 20) -> dict[str, str]:
     return {"md5": md5.hexdigest(), "sha256": sha.hexdigest()}
 
 
-def checksum_problem(path: Path, remote: RemoteFile) -> str | None:
-    """None when ``path`` matches the published checksum (or none is published), else the message."""
-    if not remote.has_checksum:
+def checksum_problem(path: Path, remote: RemoteFile, pin_dir: Path | None = None) -> str | None:
+    """None when ``path`` matches the expected checksum (``expected_digest``; none known: None), else the message."""
+    expected = expected_digest(remote, pin_dir)
+    if expected is None:
         return None
-    digests = file_digests(path)
-    algo, expected = ("sha256", remote.sha256) if remote.sha256 else ("md5", remote.md5)
-    actual = digests[algo]
-    if actual != expected:
-        return f"checksum mismatch for {path.name} ({path}): expected {algo} {expected}, got {actual}"
+    algo, digest, origin = expected
+    actual = file_digests(path)[algo]
+    if actual != digest:
+        return f"checksum mismatch for {path.name} ({path}): expected {algo} {digest} ({origin}), got {actual}"
     return None
+
+
+def _pin_first_download(remote: RemoteFile, target: Path) -> None:
+    """Trust on first use: a source without any known checksum gets the sha256 of its first download."""
+    if expected_digest(remote, target.parent) is None:
+        from ..atomic import atomic_path
+
+        with atomic_path(pin_path(remote, target.parent)) as tmp:
+            tmp.write_text(file_digests(target)["sha256"] + "\n")
 
 
 def _open(url: str, offset: int, timeout: float):
@@ -123,7 +164,8 @@ def download(remote: RemoteFile, dest_dir: Path, *, base_url: str | None = None,
     dest_dir.mkdir(parents=True, exist_ok=True)
     target = dest_dir / remote.filename
     if target.exists():
-        if checksum_problem(target, remote) is None:
+        if checksum_problem(target, remote, dest_dir) is None:
+            _pin_first_download(remote, target)
             return target
         target.unlink()  # a bad cached archive is never used; fetch it again
     url = remote.resolve_url(base_url)
@@ -145,11 +187,12 @@ def download(remote: RemoteFile, dest_dir: Path, *, base_url: str | None = None,
                 raise FptError(f"download of {remote.filename} from {url} failed ({exc}); {have} bytes kept in {part}: "
                                f"rerun to resume, or pass a folder holding {remote.filename} with --source-dir") from exc
             time.sleep(backoff * attempt)
-    problem = checksum_problem(part, remote)
+    problem = checksum_problem(part, remote, dest_dir)
     if problem:
         part.unlink()
         raise FptError(problem + f" (downloaded from {url}; the partial file was deleted, rerun to fetch it again)")
     os.replace(part, target)
+    _pin_first_download(remote, target)
     return target
 
 
@@ -159,7 +202,7 @@ def fetch(remote: RemoteFile, source_dir: Path | None, downloads: Path, *, progr
     if source_dir is not None:
         candidate = Path(source_dir) / remote.filename
         if candidate.exists():
-            problem = checksum_problem(candidate, remote)
+            problem = checksum_problem(candidate, remote, downloads)
             if problem:
                 raise FptError(problem + "; replace the file in --source-dir with the original")
             return candidate, f"user directory {source_dir}"
@@ -167,4 +210,4 @@ def fetch(remote: RemoteFile, source_dir: Path | None, downloads: Path, *, progr
     return path, f"download {remote.resolve_url()}"
 
 
-__all__ = ["RemoteFile", "download", "fetch", "file_digests", "checksum_problem"]
+__all__ = ["RemoteFile", "download", "fetch", "file_digests", "checksum_problem", "expected_digest", "pin_path"]

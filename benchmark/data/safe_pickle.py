@@ -5,6 +5,12 @@ a user-supplied directory could execute code. ``safe_loads`` admits only what th
 plain containers, strings, bytes, numbers, booleans, None, and numpy arrays and scalars rebuilt
 through numpy's own reconstruction functions. Any other global (``os.system``, ``builtins.eval``,
 ``subprocess.Popen``...) is refused with an ``FptError`` naming the global and the file.
+
+Admitted constructors cannot be turned into allocation bombs either: ``bytearray(N)`` / ``bytes(N)``
+with an integer N (a zero-filled buffer: a 40-byte pickle could ask for terabytes) and numpy's
+``_reconstruct`` with a non-empty shape are capped at ``MAX_ALLOC_BYTES``. Real dataset pickles never
+need either: a pickled bytearray or bytes carries its content, and numpy rebuilds an array as an
+empty shell of shape (0,) that ``__setstate__`` fills from bytes already in the pickle.
 """
 
 from __future__ import annotations
@@ -27,6 +33,39 @@ def _latin1_encode(obj: str, encoding: str = "utf-8", errors: str = "strict") ->
     return codecs.encode(obj, encoding, errors)
 
 
+MAX_ALLOC_BYTES = 1 << 20  # what a constructor may allocate from a size argument alone (content is not capped)
+
+
+def _capped_size(ctor: Callable[..., Any]) -> Callable[..., Any]:
+    """``bytearray``/``bytes`` that refuse an integer size above ``MAX_ALLOC_BYTES`` (a zero-filled buffer)."""
+
+    def make(*args: Any, **kwargs: Any) -> Any:
+        if args and isinstance(args[0], int) and args[0] > MAX_ALLOC_BYTES:
+            raise FptError(f"refusing {ctor.__name__}({args[0]}) in a pickle: a zero-filled buffer of more than "
+                           f"{MAX_ALLOC_BYTES} bytes is not dataset content (the file may be malicious)")
+        return ctor(*args, **kwargs)
+
+    make.__name__ = ctor.__name__
+    return make
+
+
+def _capped_reconstruct(reconstruct: Callable[..., Any]) -> Callable[..., Any]:
+    """numpy's ``_reconstruct(subtype, shape, dtype)`` with the allocation it makes from ``shape`` capped."""
+
+    def make(subtype: Any, shape: Any, dtype: Any) -> Any:
+        try:
+            dims = [int(d) for d in (shape if isinstance(shape, (tuple, list)) else (shape,))]
+            nbytes = int(np.prod(dims, dtype=object)) * np.dtype(dtype).itemsize
+        except (TypeError, ValueError) as exc:
+            raise FptError(f"refusing numpy _reconstruct with shape {shape!r:.40} / dtype {dtype!r:.40}") from exc
+        if any(d < 0 for d in dims) or nbytes > MAX_ALLOC_BYTES:
+            raise FptError(f"refusing numpy _reconstruct of shape {tuple(dims)!r:.60} ({nbytes} bytes) in a pickle: "
+                           f"more than {MAX_ALLOC_BYTES} bytes allocated from a shape alone (the file may be malicious)")
+        return reconstruct(subtype, shape, dtype)
+
+    return make
+
+
 def _numpy_globals() -> dict[tuple[str, str], Callable[..., Any]]:
     """numpy's reconstruction entry points under both module names (numpy 1 wrote ``numpy.core``,
     numpy 2 writes ``numpy._core``); each maps to the function of the installed numpy."""
@@ -38,20 +77,25 @@ def _numpy_globals() -> dict[tuple[str, str], Callable[..., Any]]:
         from numpy.core import numeric  # type: ignore[no-redef]
     out: dict[tuple[str, str], Callable[..., Any]] = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype}
     for mod in ("numpy.core", "numpy._core"):
-        out[(f"{mod}.multiarray", "_reconstruct")] = ma._reconstruct
+        out[(f"{mod}.multiarray", "_reconstruct")] = _capped_reconstruct(ma._reconstruct)
         out[(f"{mod}.multiarray", "scalar")] = ma.scalar
         if hasattr(numeric, "_frombuffer"):
             out[(f"{mod}.numeric", "_frombuffer")] = numeric._frombuffer
     return out
 
 
+def _builtin(name: str) -> Callable[..., Any]:
+    ctor = getattr(__import__("builtins"), name)
+    return _capped_size(ctor) if name in ("bytearray", "bytes") else ctor
+
+
 _BUILTINS: dict[tuple[str, str], Callable[..., Any]] = {
     ("_codecs", "encode"): _latin1_encode,
     # plain container and number constructors (used by protocol 0/1 pickles and Python 2 files)
-    **{("builtins", n): getattr(__import__("builtins"), n)
+    **{("builtins", n): _builtin(n)
        for n in ("set", "frozenset", "bytearray", "complex", "list", "dict", "tuple", "int", "float", "bool", "str",
                  "bytes")},
-    **{("__builtin__", n): getattr(__import__("builtins"), n)  # Python 2 module name
+    **{("__builtin__", n): _builtin(n)  # Python 2 module name
        for n in ("set", "frozenset", "bytearray", "complex", "list", "dict", "tuple", "int", "float", "bool", "str")},
 }
 

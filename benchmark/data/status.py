@@ -18,6 +18,7 @@ class DatasetStatus:
     checksum: str  # "ok", "BAD: ...", "stale format ...", or "-" when absent / not checked
     offline: bool
     path: str
+    via: str = "-"  # which source prepared it: hub | url | dir (a user folder) | local (generated / package)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -39,7 +40,22 @@ def dataset_status(name: str, root: Path | None = None, verify: bool = True) -> 
         check = "ok" if not problems else f"BAD: {len(problems)} file(s): {problems[0]}"
     else:
         check = "not checked"
-    return DatasetStatus(name, True, source, size, check, spec.offline, str(path))
+    return DatasetStatus(name, True, source, size, check, spec.offline, str(path), source_kind(manifest.get("source")))
+
+
+def source_kind(source: dict | None) -> str:
+    """Which source prepared a copy, from its manifest's ``source``: ``hub`` (a pinned hub copy), ``url``
+    (the canonical download), ``dir`` (a user's folder) or ``local`` (generated here or an offline
+    package). Manifests written before hub sources existed classify the same way."""
+    source = source or {}
+    if source.get("via") == "hub":
+        return "hub"
+    origin = str(source.get("from", ""))
+    if origin.startswith("download"):
+        return "url"
+    if origin.startswith("user directory"):
+        return "dir"
+    return "local" if origin else "-"
 
 
 def human_bytes(n: int) -> str:
@@ -50,4 +66,4 @@ def human_bytes(n: int) -> str:
     return f"{n} B"
 
 
-__all__ = ["DatasetStatus", "dataset_status", "human_bytes"]
+__all__ = ["DatasetStatus", "dataset_status", "human_bytes", "source_kind"]

@@ -1,32 +1,38 @@
 """The gate's statistics: fresh results (treatment) against a reference (control), per (task, model, backbone).
 
-Why these rules:
+Why these rules (docs/ci.md shows the calibration that backs them):
 
-* **Accuracy is directional and seed-aware.** Seeds differ; a gate that fails on every wobble
-  gets switched off. A key fails only when the new mean of the task metric (test split) falls
-  below the reference mean by more than ``max(abs_tol, k * pooled seed SD)``; rising is reported
-  as an improvement, never as a failure.
-* **Convergence speed is a ratio of medians.** Steps-to-threshold is coarse (it moves in units
-  of ``eval_every``) and a seed that never reaches the threshold counts as infinitely slow, so the
-  median over seeds is robust to one bad seed yet still catches "no longer reaches the threshold".
-* **Different task fingerprints are not comparable.** A changed task definition makes every
-  number incomparable; the gate refuses (``NotComparable``, exit 4) instead of guessing.
-* **Determinism tier.** With the same torch version and the same run configuration the harness
-  is bit-reproducible on one machine, so equal configs must give equal numbers; this catches a
-  numerics change far smaller than any statistical test could. Other machines or versions fall
-  back to the statistics alone (``determinism="report"`` / ``"off"``).
+* **Tolerances come from the reference only.** A tolerance that pooled the candidate's spread would
+  widen itself when a regression adds variance (one collapsed seed). The unpaired tolerance is
+  ``max(floor, k x reference seed SD x sqrt(1/n_ref + 1/n_new))``; floors are per key, sized from
+  measured machine-to-machine noise (``benchmark/gate/settings.py``, set in the profile module).
+* **Paired where seeds match.** The seed fixes init and data order, so the difference of one seed's
+  two runs carries only numerics noise (other CPU, threads, bf16 vs fp32), not seed noise: paired
+  differences are judged against the measured floors alone, which is where the gate's power comes from.
+* **Worst seed.** Besides the mean, the worst paired difference (or the worst seed against the
+  reference's worst seed) must stay within ``floor_seed``: one collapsed seed fails the key.
+* **Convergence on every seed.** Where every reference seed reaches the key's target inside the
+  budget, every fresh seed must too, and the median steps-to-target may grow at most ``factor``.
+  The recorded ``steps_to_threshold`` and validation score must agree with the recorded curve
+  (a recording bug, e.g. the threshold step taken one evaluation late, fails here).
+* **Different task fingerprints are not comparable** (``NotComparable``, exit 4).
+* **Determinism tier.** Bit-identity holds on one machine: it is demanded only when the machine
+  fingerprint (CPU model and kernel ISA flags, torch/transformers/numpy/tokenizers/safetensors,
+  BLAS, threads, precision actually used) equals the reference's; elsewhere the statistical tier
+  decides alone and the report says why.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Mapping
 
 import numpy as np
 import pandas as pd
 
 from ..errors import FptError
+from .settings import DEFAULT, KeyGate, gates_for, key_name
 
 EXIT_OK = 0
 EXIT_REGRESSION = 1
@@ -34,6 +40,9 @@ EXIT_NOT_COMPARABLE = 4  # 2 is a usage/input error (FptError), 3 a task whose d
 
 KEY = ("task", "model", "backbone")
 Determinism = Literal["strict", "report", "off"]
+# Fields of a runs table that are part of the machine fingerprint (used when no fingerprint file exists).
+RUN_FINGERPRINT = {"torch_version": "torch", "transformers_version": "transformers", "precision": "precision",
+                   "threads": "threads"}
 
 
 class NotComparable(FptError):
@@ -44,21 +53,34 @@ class NotComparable(FptError):
 
 @dataclass(frozen=True)
 class GateConfig:
-    """Tolerances of the gate. Defaults suit 3+ seeds of the ``ci`` profile."""
+    """Gate parameters. Per-key floors and targets come from the reference's profile (``keys``).
 
-    abs_tol: float = 0.02  # accuracy points (0..1) a mean may drop without failing, at least
-    k: float = 2.0  # ... or k pooled seed standard deviations, whichever is larger
-    factor: float = 1.25  # allowed growth of the median steps-to-threshold
-    determinism: Determinism = "strict"  # strict: same torch + same config must be bit-identical
-    require_all: bool = False  # fail when a reference key has no fresh results
+    ``abs_tol`` / ``factor``, when given, override every key's ``floor_mean`` / ``factor`` (the
+    seed floor scales with it: twice ``abs_tol``).
+    """
+
+    k: float = 2.0  # reference seed SDs allowed for an unpaired comparison
+    abs_tol: float | None = None
+    factor: float | None = None
+    determinism: Determinism = "strict"
+    require_all: bool = False
+    keys: Mapping[str, KeyGate] | None = None  # None: the registered settings of the reference's profile
 
     def __post_init__(self) -> None:
-        if self.abs_tol < 0 or self.k < 0:
+        if self.k < 0 or (self.abs_tol is not None and self.abs_tol < 0):
             raise FptError(f"gate tolerances must be >= 0, got abs_tol={self.abs_tol}, k={self.k}")
-        if self.factor < 1.0:
+        if self.factor is not None and self.factor < 1.0:
             raise FptError(f"--factor must be >= 1.0 (allowed slow-down of steps-to-threshold), got {self.factor}")
         if self.determinism not in ("strict", "report", "off"):
             raise FptError(f"--determinism must be strict, report or off, got {self.determinism!r}")
+
+    def gate_for(self, key: tuple[str, str, str]) -> KeyGate:
+        kg = (self.keys or {}).get(key_name(key), DEFAULT)
+        if self.abs_tol is not None:
+            kg = replace(kg, floor_mean=self.abs_tol, floor_seed=2 * self.abs_tol)
+        if self.factor is not None:
+            kg = replace(kg, factor=self.factor)
+        return kg
 
 
 @dataclass
@@ -69,28 +91,34 @@ class KeyVerdict:
     model: str
     backbone: str
     metric: str
+    seeds: list[int]
     ref_values: list[float]
     new_values: list[float]
     ref_mean: float
     new_mean: float
     ref_sd: float
     new_sd: float
-    tol: float
-    ref_stt: float  # median steps-to-threshold; inf: not reached by the median seed
+    paired: bool
+    tol: float  # allowed drop of the mean
+    tol_seed: float  # allowed drop of one seed (paired) or of the worst seed
+    worst: float  # worst paired difference, or new worst seed minus reference worst seed
+    ref_stt: float  # median steps-to-target; inf: some reference seed never reaches it
     new_stt: float
+    target: str = ""  # what steps-to-target counts to (e.g. "val 0.9 (task threshold)")
     ref_diverged: int = 0
     new_diverged: int = 0
     accuracy: str = "ok"  # ok | regressed | improved
     speed: str = "ok"  # ok | regressed | improved | n/a
     reasons: list[str] = field(default_factory=list)
+    mean_delta: float = math.nan  # paired mean difference, or difference of means
 
     @property
     def delta(self) -> float:
-        return self.new_mean - self.ref_mean
+        return self.mean_delta if not math.isnan(self.mean_delta) else self.new_mean - self.ref_mean
 
     @property
     def stt_ratio(self) -> float:
-        if math.isinf(self.ref_stt) or self.ref_stt <= 0:
+        if math.isinf(self.ref_stt) or math.isnan(self.ref_stt) or self.ref_stt <= 0:
             return math.nan
         return self.new_stt / self.ref_stt
 
@@ -125,10 +153,19 @@ class ExactCheck:
     runs: int = 0
     identical: int = 0
     mismatches: list[str] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)  # machine fingerprint fields that differ
 
     @property
     def failed(self) -> bool:
         return self.applied and self.mode == "strict" and bool(self.mismatches)
+
+    @property
+    def tier(self) -> str:
+        if self.applied and self.mode == "strict":
+            return "strict (bit-identity) + statistical"
+        if self.applied:
+            return "statistical (bit-identity reported only)"
+        return "statistical only"
 
 
 @dataclass
@@ -138,6 +175,7 @@ class GateReport:
     missing: list[tuple[str, str, str]]  # in the reference, absent from the fresh results
     unreferenced: list[tuple[str, str, str]]  # fresh results without a reference
     config: GateConfig
+    inconsistent: list[str] = field(default_factory=list)  # recorded numbers that contradict the curves
 
     @property
     def regressions(self) -> list[KeyVerdict]:
@@ -161,29 +199,21 @@ def _sd(values: np.ndarray) -> float:
     return float(np.std(values, ddof=1)) if len(values) >= 2 else 0.0
 
 
-def pooled_sd(a: np.ndarray, b: np.ndarray) -> float:
-    """Pooled seed standard deviation of two groups (0 when neither has two values)."""
-    dof = (len(a) - 1 if len(a) else 0) + (len(b) - 1 if len(b) else 0)
-    if dof <= 0:
-        return 0.0
-    ss = (len(a) - 1) * _sd(a) ** 2 if len(a) >= 2 else 0.0
-    ss += (len(b) - 1) * _sd(b) ** 2 if len(b) >= 2 else 0.0
-    return math.sqrt(ss / dof)
-
-
-def median_steps(stt: pd.Series) -> float:
+def median_steps(stt: pd.Series | list) -> float:
     """Median steps-to-threshold over seeds; a seed that never reached it counts as infinity."""
-    values = np.array([math.inf if pd.isna(v) else float(v) for v in stt])
+    values = np.array([math.inf if v is None or pd.isna(v) else float(v) for v in stt])
     return float(np.median(values)) if len(values) else math.nan
 
 
 def per_run(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per run: the task metric on the test split (NaN for diverged runs) and provenance."""
+    """One row per run: the task metric on the TEST split (NaN for diverged runs) and provenance."""
     if df.empty:
         return df.assign(primary=[])
     test = df[(df.split == "test") & (df.metric != "loss")]
     cols = ["run_id", "config_hash", "status", *KEY, "seed", "profile", "task_fingerprint", "metric", "value",
             "steps_to_threshold", "torch_version"]
+    if "threshold" in df:
+        cols.append("threshold")
     out = test[cols].copy()
     dup = out.groupby([*KEY, "seed"]).run_id.nunique()
     dup = dup[dup > 1]
@@ -192,6 +222,19 @@ def per_run(df: pd.DataFrame) -> pd.DataFrame:
         raise FptError(f"{n} different runs of ({task}, {model}, {backbone}, seed {seed}) in one results set "
                        "(a budget or option changed between sweeps); point --results at a fresh directory")
     return out
+
+
+def val_curves(curves: pd.DataFrame | None) -> dict[str, list[tuple[int, float]]]:
+    """run_id -> [(step, validation metric)] in step order, from a ``curves`` table."""
+    if curves is None or curves.empty:
+        return {}
+    c = curves[(curves.split == "val") & (curves.metric != "loss")].sort_values(["run_id", "step"])
+    return {rid: list(zip(g.step.astype(int), g.value.astype(float))) for rid, g in c.groupby("run_id")}
+
+
+def first_crossing(curve: list[tuple[int, float]], level: float) -> float:
+    """First evaluated step whose validation metric reaches ``level``; inf if none does."""
+    return next((float(step) for step, value in curve if value >= level), math.inf)
 
 
 def check_fingerprints(ref: pd.DataFrame, new: pd.DataFrame) -> None:
@@ -206,24 +249,66 @@ def check_fingerprints(ref: pd.DataFrame, new: pd.DataFrame) -> None:
                 "intended, regenerate the reference with `fptbench baseline update`")
 
 
-def exact_check(ref: pd.DataFrame, new: pd.DataFrame, mode: Determinism) -> ExactCheck:
-    """Same torch version + same config hash => the same numbers, to the last bit.
+def runs_fingerprint(runs: pd.DataFrame) -> dict[str, Any]:
+    """The machine-fingerprint fields a runs table itself records (versions, precision, threads)."""
+    out: dict[str, Any] = {}
+    for col, name in RUN_FINGERPRINT.items():
+        if col in runs:
+            vals = sorted({str(v) for v in runs[col] if v is not None and not (isinstance(v, float) and math.isnan(v))})
+            if vals:
+                out[name] = ",".join(vals)
+    return out
+
+
+def machine_differences(ref_runs: pd.DataFrame, new_runs: pd.DataFrame, ref_fp: dict | None,
+                        new_fp: dict | None) -> list[str]:
+    """Why bit-identity cannot be expected (empty: the machines match).
+
+    The runs' own records (torch, transformers, precision actually used, threads) always count and
+    override the fingerprints' precision and threads (a sweep may run under another OMP_NUM_THREADS
+    than the check); the fingerprint files add CPU model, ISA flags, BLAS and the other versions.
+    """
+    from .fingerprint import differences
+
+    a, b = runs_fingerprint(ref_runs), runs_fingerprint(new_runs)
+    out = [f"{name} {a[name]} -> {b[name]} (recorded in the runs)" for name in sorted(set(a) & set(b))
+           if a[name] != b[name]]
+    if ref_fp is None and new_fp is None:
+        return out
+    recorded = {"precision", "threads"}
+
+    def full(fp: dict | None, rec: dict) -> dict | None:
+        if fp is None:
+            return None
+        merged = {k: (str(v) if k in recorded else v) for k, v in fp.items()}
+        merged.update({k: rec[k] for k in recorded if k in rec})
+        return merged
+
+    named = {d.split(" ")[0] for d in out}
+    return out + [d for d in differences(full(ref_fp, a), full(new_fp, b) or {}) if d.split(" ")[0].rstrip(":") not in named]
+
+
+def exact_check(ref: pd.DataFrame, new: pd.DataFrame, mode: Determinism, ref_fp: dict | None = None,
+                new_fp: dict | None = None) -> ExactCheck:
+    """Same machine fingerprint + same config hash => the same numbers, to the last bit.
 
     Takes full runs tables: every recorded number (validation and test metric *and loss*, and
     steps-to-threshold) must match, so a change too small to move accuracy is still seen.
     """
-    torch_ref = ",".join(sorted(set(ref.torch_version)))
-    torch_new = ",".join(sorted(set(new.torch_version)))
+    torch_ref = ",".join(sorted(set(ref.torch_version.astype(str))))
+    torch_new = ",".join(sorted(set(new.torch_version.astype(str))))
     if mode == "off":
         return ExactCheck(mode, False, "disabled (--determinism off)", torch_ref, torch_new)
-    if torch_ref != torch_new:
-        return ExactCheck(mode, False, f"torch {torch_new} != reference torch {torch_ref}: statistical gate only",
-                          torch_ref, torch_new)
+    diffs = machine_differences(ref, new, ref_fp, new_fp)
+    if diffs:
+        return ExactCheck(mode, False, "this machine differs from the reference's (" + "; ".join(diffs)
+                          + "): bit-identity cannot hold, the statistical tier decides alone", torch_ref, torch_new,
+                          differences=diffs)
     cols = ["config_hash", "run_id", "split", "metric", "value", "steps_to_threshold"]
     merged = ref[cols].merge(new[cols], on=["config_hash", "split", "metric"], suffixes=("_ref", "_new"))
     if merged.empty:
         return ExactCheck(mode, False, "no run configuration in common with the reference (other budgets or seeds): "
-                          "statistical gate only", torch_ref, torch_new)
+                          "statistical tier alone", torch_ref, torch_new)
     mismatches = []
     for config_hash, rows in merged.groupby("config_hash", sort=True):
         diffs = []
@@ -236,72 +321,146 @@ def exact_check(ref: pd.DataFrame, new: pd.DataFrame, mode: Determinism) -> Exac
         if diffs:
             mismatches.append(f"{rows.run_id_new.iloc[0]}: " + ", ".join(diffs))
     n = merged.config_hash.nunique()
-    return ExactCheck(mode, True, f"same torch {torch_ref}", torch_ref, torch_new, runs=n,
-                      identical=n - len(mismatches), mismatches=mismatches)
+    why = "machine fingerprint matches the reference's" if (ref_fp and new_fp) else \
+        f"same torch {torch_ref}, precision and threads as recorded in the runs (no fingerprint file given)"
+    return ExactCheck(mode, True, why, torch_ref, torch_new, runs=n, identical=n - len(mismatches),
+                      mismatches=mismatches)
 
 
-def verdict_for(key: tuple[str, str, str], ref: pd.DataFrame, new: pd.DataFrame, cfg: GateConfig) -> KeyVerdict:
-    ref_ok = ref.value.dropna().to_numpy(dtype=float)
-    new_ok = new.value.dropna().to_numpy(dtype=float)
+def consistency(runs: pd.DataFrame, curves: dict[str, list[tuple[int, float]]]) -> dict[str, list[str]]:
+    """run_id -> contradictions between a run's recorded numbers and its own validation curve.
+
+    The recorded steps_to_threshold must be the first evaluation at or above the task threshold,
+    and the recorded validation score the best point of the curve (the selected weights).
+    """
+    out: dict[str, list[str]] = {}
+    if not curves:
+        return out
+    first = runs.drop_duplicates("run_id").set_index("run_id")
+    val = runs[(runs.split == "val") & (runs.metric != "loss")].drop_duplicates("run_id").set_index("run_id").value
+    for rid, row in first.iterrows():
+        curve = curves.get(rid)
+        if not curve or row.status != "finished" or "threshold" not in row or pd.isna(row.threshold):
+            continue
+        issues = []
+        want = first_crossing(curve, float(row.threshold))
+        got = math.inf if pd.isna(row.steps_to_threshold) else float(row.steps_to_threshold)
+        if want != got:
+            issues.append(f"recorded steps_to_threshold {_fmt(got)} but its curve first reaches "
+                          f"{float(row.threshold):g} at step {_fmt(want)}")
+        best = max(v for _, v in curve)
+        if rid in val.index and not math.isclose(float(val[rid]), best, rel_tol=1e-9, abs_tol=1e-12):
+            issues.append(f"recorded val score {float(val[rid]):.6f} is not the curve's best {best:.6f}")
+        if issues:
+            out[rid] = issues
+    return out
+
+
+def _fmt(x: float) -> str:
+    return "never" if math.isinf(x) else f"{x:.0f}"
+
+
+def _stt_values(rows: pd.DataFrame, curves: dict[str, list[tuple[int, float]]], target: float | None) -> list[float]:
+    if target is None:
+        return [math.inf if pd.isna(v) else float(v) for v in rows.steps_to_threshold]
+    return [first_crossing(curves.get(rid, []), target) if rid in curves else math.nan for rid in rows.run_id]
+
+
+def _finished(rows: pd.DataFrame) -> pd.Series:
+    """Runs that finished with a score (a diverged run counts as failed even if it kept a best-val score)."""
+    ok = rows.value.notna()
+    return ok & (rows.status != "diverged") if "status" in rows else ok
+
+
+def verdict_for(key: tuple[str, str, str], ref: pd.DataFrame, new: pd.DataFrame, cfg: GateConfig,
+                ref_curves: dict | None = None, new_curves: dict | None = None) -> KeyVerdict:
+    kg = cfg.gate_for(key)
+    ref, new = ref.sort_values("seed"), new.sort_values("seed")
+    ref_ok, new_ok = ref[_finished(ref)], new[_finished(new)]
+    r, n = ref_ok.value.to_numpy(float), new_ok.value.to_numpy(float)
+    ref_by_seed = dict(zip(ref_ok.seed.astype(int), r))
+    paired = len(n) > 0 and set(new_ok.seed.astype(int)) <= set(ref_by_seed)
+    ref_sd = _sd(r)
+    if paired:
+        diffs = np.array([v - ref_by_seed[int(s)] for s, v in zip(new_ok.seed, n)])
+        mean_delta, worst = float(diffs.mean()), float(diffs.min())
+        tol, tol_seed = kg.floor_mean, kg.floor_seed
+    else:
+        mean_delta = float(n.mean() - r.mean()) if len(n) and len(r) else math.nan
+        worst = float(n.min() - r.min()) if len(n) and len(r) else math.nan
+        spread = cfg.k * ref_sd * math.sqrt(1 / max(len(r), 1) + 1 / max(len(n), 1))
+        tol, tol_seed = max(kg.floor_mean, spread), max(kg.floor_seed, cfg.k * ref_sd)
+    use_target = kg.target is not None and ref_curves is not None and new_curves is not None
+    target = kg.target if use_target else None
+    thr = f"{float(ref.threshold.iloc[0]):g}" if "threshold" in ref and len(ref) else "?"
+    ref_stt, new_stt = _stt_values(ref, ref_curves or {}, target), _stt_values(new, new_curves or {}, target)
     v = KeyVerdict(
         task=key[0], model=key[1], backbone=key[2], metric=str(ref.metric.iloc[0]),
-        ref_values=[float(x) for x in ref.value], new_values=[float(x) for x in new.value],
-        ref_mean=float(ref_ok.mean()) if len(ref_ok) else math.nan,
-        new_mean=float(new_ok.mean()) if len(new_ok) else math.nan,
-        ref_sd=_sd(ref_ok), new_sd=_sd(new_ok),
-        tol=max(cfg.abs_tol, cfg.k * pooled_sd(ref_ok, new_ok)),
-        ref_stt=median_steps(ref.steps_to_threshold), new_stt=median_steps(new.steps_to_threshold),
-        ref_diverged=int(ref.value.isna().sum()), new_diverged=int(new.value.isna().sum()),
+        seeds=[int(s) for s in new.seed], ref_values=[float(x) for x in ref.value], new_values=[float(x) for x in new.value],
+        ref_mean=float(r.mean()) if len(r) else math.nan, new_mean=float(n.mean()) if len(n) else math.nan,
+        ref_sd=ref_sd, new_sd=_sd(n), paired=paired, tol=tol, tol_seed=tol_seed, worst=worst,
+        ref_stt=median_steps(ref_stt), new_stt=median_steps(new_stt),
+        target=f"val {target:g} (ci target)" if target is not None else f"val {thr} (task threshold)",
+        ref_diverged=int((~_finished(ref)).sum()), new_diverged=int((~_finished(new)).sum()), mean_delta=mean_delta,
     )
-    # accuracy
+    # accuracy (test split)
     if v.new_diverged > v.ref_diverged:
         v.accuracy = "regressed"
         v.reasons.append(f"{v.new_diverged} of {len(new)} runs diverged (reference: {v.ref_diverged})")
-    if len(new_ok) and len(ref_ok):
-        if v.delta < -v.tol:
+    if len(n) and len(r):
+        how = "paired mean difference" if paired else "difference of means"
+        if mean_delta < -tol:
             v.accuracy = "regressed"
-            v.reasons.append(f"{v.metric} mean {v.new_mean:.4f} < reference {v.ref_mean:.4f} - tolerance {v.tol:.4f}")
-        elif v.delta > v.tol and v.accuracy != "regressed":
+            v.reasons.append(f"test {v.metric} {how} {mean_delta:+.4f} below -{tol:.4f}")
+        if worst < -tol_seed:
+            v.accuracy = "regressed"
+            which = "worst paired seed" if paired else "worst seed vs reference worst seed"
+            v.reasons.append(f"{which} {worst:+.4f} below -{tol_seed:.4f} (one seed collapsed)")
+        if v.accuracy == "ok" and mean_delta > tol:
             v.accuracy = "improved"
-    elif len(ref_ok) and not len(new_ok):
+    elif len(r) and not len(n):
         v.accuracy = "regressed"
         v.reasons.append("no run finished")
-    # convergence speed
-    if math.isinf(v.ref_stt) or math.isnan(v.ref_stt):
-        v.speed = "n/a"  # the reference itself does not converge within the budget: accuracy gate only
-    elif math.isinf(v.new_stt):
-        v.speed = "regressed"
-        v.reasons.append(f"threshold {ref_threshold(ref)} no longer reached by the median seed "
-                         f"(reference median {v.ref_stt:.0f} steps)")
-    elif v.new_stt > cfg.factor * v.ref_stt:
-        v.speed = "regressed"
-        v.reasons.append(f"median steps-to-threshold {v.new_stt:.0f} > {cfg.factor} x reference {v.ref_stt:.0f}")
-    elif v.new_stt * cfg.factor < v.ref_stt:
-        v.speed = "improved"
+    # convergence: gated where every reference seed reaches the target inside the budget
+    if not ref_stt or any(math.isinf(x) or math.isnan(x) for x in ref_stt):
+        v.speed = "n/a"
+    else:
+        never = [int(s) for s, x in zip(new.seed, new_stt) if math.isinf(x) or math.isnan(x)]
+        if never:
+            v.speed = "regressed"
+            v.reasons.append(f"seed(s) {never} never reach {v.target} (every reference seed does, median "
+                             f"{v.ref_stt:.0f} steps)")
+        elif v.new_stt > kg.factor * v.ref_stt:
+            v.speed = "regressed"
+            v.reasons.append(f"median steps to {v.target} {v.new_stt:.0f} > {kg.factor:g} x reference {v.ref_stt:.0f}")
+        elif v.new_stt * kg.factor < v.ref_stt:
+            v.speed = "improved"
     return v
 
 
-def ref_threshold(ref: pd.DataFrame) -> str:
-    return "reached" if "threshold" not in ref else f"{float(ref.threshold.iloc[0]):g}"
-
-
-def compare_frames(ref_runs: pd.DataFrame, new_runs: pd.DataFrame, cfg: GateConfig | None = None) -> GateReport:
+def compare_frames(ref_runs: pd.DataFrame, new_runs: pd.DataFrame, cfg: GateConfig | None = None, *,
+                   ref_curves: pd.DataFrame | None = None, new_curves: pd.DataFrame | None = None,
+                   ref_fingerprint: dict | None = None, new_fingerprint: dict | None = None) -> GateReport:
     """Compare two ``runs`` tables (as ``benchmark.results.read_table`` returns them).
 
+    ``*_curves`` (the ``curves`` tables) enable the per-key convergence targets and the
+    curve-consistency check; ``*_fingerprint`` (``gate.fingerprint``) decide the determinism tier.
     Raises ``NotComparable`` on a task fingerprint mismatch and ``FptError`` when nothing overlaps.
     """
     cfg = cfg or GateConfig()
     if ref_runs.empty:
         raise FptError("the reference holds no runs; create it with `fptbench baseline update`")
     profiles = sorted(set(ref_runs.profile))
+    if cfg.keys is None:
+        keys: dict[str, KeyGate] = {}
+        for p in profiles:
+            keys.update(gates_for(p))
+        cfg = replace(cfg, keys=keys)
     new_runs = new_runs[new_runs.profile.isin(profiles)] if not new_runs.empty else new_runs
     if new_runs.empty:
         raise FptError(f"no results of profile {'/'.join(profiles)} to check; run "
                        f"`fptbench sweep --profile {profiles[0]} --results DIR` and pass --results DIR")
     ref, new = per_run(ref_runs), per_run(new_runs)
-    if "threshold" in ref_runs:
-        thresholds = ref_runs.drop_duplicates("run_id").set_index("run_id").threshold
-        ref = ref.assign(threshold=ref.run_id.map(thresholds))
     check_fingerprints(ref, new)
     ref_keys = {tuple(k) for k in ref[list(KEY)].drop_duplicates().itertuples(index=False)}
     new_keys = {tuple(k) for k in new[list(KEY)].drop_duplicates().itertuples(index=False)}
@@ -309,11 +468,21 @@ def compare_frames(ref_runs: pd.DataFrame, new_runs: pd.DataFrame, cfg: GateConf
     if not common:
         raise FptError("no (task, model, backbone) in the results matches the reference; "
                        f"reference has {sorted(ref_keys)}")
+    rc, nc = val_curves(ref_curves), val_curves(new_curves)
+    have_curves = ref_curves is not None and new_curves is not None
+    bad = consistency(new_runs, nc)
     verdicts = []
     for key in common:
         sel_ref = ref[(ref.task == key[0]) & (ref.model == key[1]) & (ref.backbone == key[2])]
         sel_new = new[(new.task == key[0]) & (new.model == key[1]) & (new.backbone == key[2])]
-        verdicts.append(verdict_for(key, sel_ref, sel_new, cfg))
+        v = verdict_for(key, sel_ref, sel_new, cfg, rc if have_curves else None, nc if have_curves else None)
+        issues = [f"{rid}: {msg}" for rid in sel_new.run_id for msg in bad.get(rid, [])]
+        if issues:
+            v.speed = "regressed"
+            v.reasons.append("recorded numbers contradict the curve: " + "; ".join(issues))
+        verdicts.append(v)
     in_common = new_runs[new_runs[list(KEY)].apply(tuple, axis=1).isin(common)]
-    return GateReport(verdicts=verdicts, exact=exact_check(ref_runs, in_common, cfg.determinism),
-                      missing=sorted(ref_keys - new_keys), unreferenced=sorted(new_keys - ref_keys), config=cfg)
+    return GateReport(verdicts=verdicts, exact=exact_check(ref_runs, in_common, cfg.determinism, ref_fingerprint,
+                                                           new_fingerprint),
+                      missing=sorted(ref_keys - new_keys), unreferenced=sorted(new_keys - ref_keys), config=cfg,
+                      inconsistent=[f"{rid}: {m}" for rid, ms in bad.items() for m in ms])

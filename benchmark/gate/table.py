@@ -19,14 +19,15 @@ def _row(v: KeyVerdict) -> list[str]:
     ratio = v.stt_ratio
     return [
         v.task, v.model, v.backbone, f"{len(v.ref_values)}/{len(v.new_values)}",
-        f"{v.ref_mean:.4f}±{v.ref_sd:.4f}", f"{v.new_mean:.4f}±{v.new_sd:.4f}", f"{v.delta:+.4f}", f"{v.tol:.4f}",
+        f"{v.ref_mean:.4f}±{v.ref_sd:.4f}", f"{v.new_mean:.4f}±{v.new_sd:.4f}",
+        f"{v.delta:+.4f}" + ("p" if v.paired else ""), f"{v.tol:.4f}", f"{v.worst:+.4f}", f"{v.tol_seed:.4f}",
         _stt(v.ref_stt), _stt(v.new_stt), "-" if math.isnan(ratio) else ("inf" if math.isinf(ratio) else f"x{ratio:.2f}"),
         v.label,
     ]
 
 
-HEADER = ["task", "model", "backbone", "seeds", "control", "treatment", "delta", "tol", "stt ctl", "stt trt",
-          "ratio", "verdict"]
+HEADER = ["task", "model", "backbone", "seeds", "control", "treatment", "delta", "tol", "worst", "tol1",
+          "stt ctl", "stt trt", "ratio", "verdict"]
 
 
 def render(report: GateReport) -> str:
@@ -38,14 +39,18 @@ def render(report: GateReport) -> str:
     cfg = report.config
     lines.append("")
     lines.append(f"control = reference, treatment = these results; metric = test {report.verdicts[0].metric} "
-                 f"(mean±sd over seeds); tol = max({cfg.abs_tol:g}, {cfg.k:g} x pooled seed sd); "
-                 f"stt = median steps to the task threshold (fails beyond x{cfg.factor:g} or 'never')")
+                 "(mean±sd over seeds). delta: paired mean difference over matching seeds (p), else difference "
+                 "of means; worst: worst paired seed difference, else worst seed minus the reference's worst seed. "
+                 f"tol / tol1: allowed drop of the mean / of one seed (per-key floors sized from measured noise; "
+                 f"unpaired: at least {cfg.k:g} reference seed SDs). stt: median steps to the key's target "
+                 "(every reference seed reaches it: every fresh seed must; 'never' fails)")
+    ex = report.exact
+    lines.append(f"tier: {ex.tier} -- {ex.reason}")
     for v in report.regressions:
         lines.append(f"REGRESSION {v.task}/{v.model}/{v.backbone}: " + "; ".join(v.reasons))
     for v in report.improvements:
         lines.append(f"improvement {v.task}/{v.model}/{v.backbone}: {v.label[len('improved '):]} "
                      "(not a failure; run `fptbench baseline update` to adopt it as the new reference)")
-    ex = report.exact
     if ex.applied:
         state = "bit-identical" if not ex.mismatches else f"{len(ex.mismatches)} DIFFER"
         lines.append(f"determinism ({ex.reason}): {ex.identical}/{ex.runs} runs with the reference's exact "
@@ -53,11 +58,9 @@ def render(report: GateReport) -> str:
         for m in ex.mismatches[:10]:
             lines.append(f"  not reproduced: {m}")
         if ex.failed:
-            lines.append("  same torch version and config must give the same numbers on the reference's machine "
-                         "with the same thread count (the committed reference: OMP_NUM_THREADS=1); a mismatch is a "
-                         "numerics change, or another CPU/BLAS/thread count: there use --determinism report")
-    else:
-        lines.append(f"determinism: not checked ({ex.reason})")
+            lines.append("  on the reference's machine (same CPU and ISA flags, versions, BLAS, threads, precision) the "
+                         "same config must give the same numbers: a mismatch is a numerics change in the code; if it "
+                         "is intended, `fptbench baseline update`")
     for key in report.missing:
         lines.append(f"missing: {'/'.join(key)} is in the reference but not in the results"
                      + (" (fails with --require-all)" if not cfg.require_all else " (REQUIRED)"))

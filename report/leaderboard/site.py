@@ -1,4 +1,5 @@
-"""Write the static leaderboard site: ``index.html``, ``leaderboard.json`` and ``models/<row>.html``.
+"""Write the static leaderboard site: ``index.html``, ``leaderboard.json``, ``efficiency.html``,
+``models/<row>.html`` and ``plots/*.svg`` (accuracy against cost with Pareto fronts, data efficiency).
 
 The site is written into a temporary directory and swapped in whole, so a browser never sees a
 half-written site; output is byte-identical for identical results (no timestamps), which lets a
@@ -12,10 +13,12 @@ from typing import Iterable
 
 from benchmark.atomic import atomic_dir
 from benchmark.errors import FptError
+from benchmark.hashing import sha256_text
 from benchmark.results import read_table
 
 from .data import Leaderboard, build_leaderboard
-from .html import render_index, render_row_page
+from .html import render_efficiency, render_index, render_row_page
+from .plots import cost_points, efficiency_svg, pareto_svg
 
 MARKER = ".fptbench-leaderboard"
 
@@ -42,10 +45,15 @@ def build_site(results: Iterable[Path | str], out: Path | str) -> tuple[Leaderbo
     written = []
     with atomic_dir(out) as tmp:
         (tmp / MARKER).write_text("written by `fptbench leaderboard`; the whole directory is regenerated\n")
-        (tmp / "index.html").write_text(render_index(board, data_json), encoding="utf-8")
+        (tmp / "plots").mkdir()
+        cost_plots, eff_plots = _write_plots(board, tmp / "plots")
+        written += [out / "plots" / f for fs in cost_plots.values() for _, _, f in fs]
+        written += [out / f for f in eff_plots.values()]
+        (tmp / "index.html").write_text(render_index(board, data_json, cost_plots), encoding="utf-8")
+        (tmp / "efficiency.html").write_text(render_efficiency(board, eff_plots), encoding="utf-8")
         (tmp / "leaderboard.json").write_text(data_json + "\n", encoding="utf-8")
         (tmp / "models").mkdir()
-        written += [out / "index.html", out / "leaderboard.json"]
+        written += [out / "index.html", out / "efficiency.html", out / "leaderboard.json"]
         for track in board.tracks:
             for row in track.rows:
                 ids = {i for c in row.cells.values() for i in c.run_ids}
@@ -53,3 +61,30 @@ def build_site(results: Iterable[Path | str], out: Path | str) -> tuple[Leaderbo
                 (tmp / "models" / f"{row.slug}.html").write_text(page, encoding="utf-8")
                 written.append(out / "models" / f"{row.slug}.html")
     return board, written
+
+
+def _plot_name(*parts: str) -> str:
+    """A file name for a plot (task names may contain anything)."""
+    return f"{'-'.join(p for p in parts if p.replace('-', '').replace('_', '').isalnum())[:50]}-{sha256_text('/'.join(parts))[:8]}.svg"
+
+
+def _write_plots(board: Leaderboard, plots_dir: Path) -> tuple[dict[str, list[tuple[str, str, str]]], dict[str, str]]:
+    """Write every plot; return {track: [(task, axis, 'plots/<file>')]} and {task: 'plots/<file>'}."""
+    cost: dict[str, list[tuple[str, str, str]]] = {}
+    for track in board.tracks:
+        for task in track.tasks:
+            for axis, label in (("params", "trainable parameters"), ("flops", "training FLOPs")):
+                points = cost_points(track, task, axis)
+                if not points:
+                    continue
+                name = _plot_name(track.name, task, axis)
+                svg = pareto_svg(points, f"{task} ({track.title})", f"{label} (log scale)")
+                (plots_dir / name).write_text(svg, encoding="utf-8")
+                cost.setdefault(track.name, []).append((task, axis, f"plots/{name}"))
+    eff: dict[str, str] = {}
+    for task in sorted({p.task for p in board.data_efficiency}):
+        name = _plot_name("efficiency", task)
+        (plots_dir / name).write_text(efficiency_svg(task, [p for p in board.data_efficiency if p.task == task]),
+                                      encoding="utf-8")
+        eff[task] = f"plots/{name}"
+    return cost, eff

@@ -1,17 +1,18 @@
-"""Built-in table specs. Importing this package registers them.
+"""Built-in table specs. Importing this package registers them (it is the ``table`` entry of the
+``fptbench.builtins`` entry-point group, so ``report.specs.TABLE_SPECS`` loads it on first use).
 
-Specs declared beside the baselines they compare (``baselines.table_specs``: Table 2 by pretraining
-modality, Table 6, the ablations, unfreezing more, initialization) expose
-``as_table_specs() -> list[TableSpec]`` and are registered here. A spec whose
-content (rows, tasks, metric, derived rows, paper table) equals an already registered one is skipped,
-so the same table is never rendered twice under two names. Packages outside the repository use the
-``fptbench.tables`` entry point.
+``paper`` holds Table 1 and Table 6, ``modality`` the pretraining-modality, ablation, unfreezing and
+initialization tables. Specs name models and backbones as strings: report/ never imports baselines/.
+Packages outside the repository declare their specs in the ``fptbench.tables`` entry-point group;
+``register_external`` registers a list of specs, skipping any whose content (rows, tasks, metric,
+derived rows, paper table) equals an already registered one, so one table is never rendered twice
+under two names.
 """
 
 from __future__ import annotations
 
 from ..specs import TABLE_SPECS, TableSpec, get_table, register_table
-from . import paper  # noqa: F401  (registers table1, table6)
+from . import modality, paper  # noqa: F401  (import registers their specs)
 
 
 def _content(spec: TableSpec) -> tuple:
@@ -29,12 +30,3 @@ def register_external(specs: list[TableSpec]) -> list[str]:
         known.add(_content(spec))
         added.append(spec.name)
     return added
-
-
-def _register_baseline_tables() -> None:
-    from baselines.table_specs import as_table_specs
-
-    register_external(list(as_table_specs()))
-
-
-_register_baseline_tables()

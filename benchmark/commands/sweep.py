@@ -1,0 +1,300 @@
+"""``fptbench sweep``: run a profile's suite or a grid file, locally or on a Ray cluster.
+
+Two forms, one path. ``--profile P`` runs the profile's fixed suite (what ``make reproduce`` and the
+CI gate run); ``--grid FILE.toml`` (or a built-in grid name) expands a grid (``benchmark.grid``)
+into the exact runs ``fptbench run`` makes. Both skip finished runs before submitting anything,
+resume checkpointed ones, show a live view (done, running, failed, diverged, time left from the
+measured throughput) and end with a one-screen summary. A grid sweep also appends one line per job
+to ``RESULTS/sweep-log.jsonl`` (what ran where and how it ended, for audits: every run finished
+exactly once). ``--dry-run`` prints the
+expansion and an estimated cost instead of running (docs/sweeps.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from ..cli import DEFAULT_RESULTS, args, command
+from ..grid import Job
+
+LEDGER = "sweep-log.jsonl"
+
+
+def _sweep_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", default=None, help="run this profile's suite (default cpu when no --grid)")
+    p.add_argument("--grid", default=None, help="a grid TOML file, or a built-in grid: cpu-lr, paper-lr")
+    p.add_argument("--executor", default="local", choices=["local", "ray"])
+    p.add_argument("--address", default=None, help="Ray cluster address (host:6379 or auto); default: start a local one")
+    p.add_argument("--workers", type=int, default=None,
+                   help="runs at once (local default: cores-1 per run's num_cpus, so 1 on 2 cores; ray: the cluster's CPUs)")
+    p.add_argument("--retries", type=int, default=1, help="ray: times a run whose worker died is retried (resumes)")
+    p.add_argument("--results", default=DEFAULT_RESULTS)
+    p.add_argument("--device", default=None, help="override the grid's device (default auto)")
+    p.add_argument("--dry-run", action="store_true", help="print the expansion and estimated cost, run nothing")
+    p.add_argument("--probe-steps", type=int, default=6, help="--dry-run: steps timed per configuration without results")
+    p.add_argument("--no-progress", action="store_true")
+
+
+# -- which jobs ----------------------------------------------------------------------------------
+def profile_jobs(profile: str, device: str) -> tuple[str, list[Job], list[str]]:
+    """The suite of a profile as jobs (threads left as the process has them, as `fptbench run` does)."""
+    from ..errors import NeedsData
+    from ..grid import Resources
+    from ..profiles import get_profile
+    from ..runner import make_config
+
+    jobs: dict[str, Job] = {}
+    skipped: list[str] = []
+    for entry in get_profile(profile).suite:
+        for seed in entry.seeds:
+            try:
+                cfg = make_config(entry.task, entry.model, backbone=entry.backbone, seed=seed, profile=profile, device=device)
+            except NeedsData as exc:
+                msg = f"skip {entry.task}/{entry.model}: {exc}"
+                if msg not in skipped:
+                    skipped.append(msg)
+                continue
+            jobs.setdefault(cfg.run_id, Job(cfg, "", cfg.budget.lr, Resources(), pin_threads=False))
+    return f"profile {profile}", list(jobs.values()), skipped
+
+
+def grid_jobs(spec: str, device: str | None) -> tuple[str, list[Job], list[str]]:
+    from dataclasses import replace
+
+    from ..grid import expand, load_grid
+
+    grid = load_grid(spec)
+    if device:
+        grid = replace(grid, device=device)
+    skipped: list[str] = []
+    return f"grid {grid.name}", expand(grid, skipped), skipped
+
+
+def job_state(job: Job, results: Path) -> str:
+    """done | checkpointed | todo: what a sweep would do with this job now."""
+    from ..record import finished_run_exists
+    from ..results import checkpoint_path
+
+    if finished_run_exists(results, job.config):
+        return "done"
+    return "checkpointed" if checkpoint_path(results, job.run_id).exists() else "todo"
+
+
+# -- dry run -------------------------------------------------------------------------------------
+def dry_run(title: str, jobs: list[Job], results: Path, parallelism: int, probe_steps: int) -> int:
+    from ..sweep_cost import format_seconds, job_steps_left, probe_speed, speed_key, speeds_from_results
+
+    states = {j.run_id: job_state(j, results) for j in jobs}
+    print(f"{title}: {len(jobs)} runs into {results}")
+    print(f"  {'state':<12} {'task':<14} {'model':<16} {'backbone':<12} {'preset':<12} {'lr':>8} {'seed':>4} {'steps':>6}  run id")
+    for j in jobs:
+        c = j.config
+        print(f"  {states[j.run_id]:<12} {c.task:<14} {c.model:<16} {c.backbone:<12} {j.preset or '-':<12} {j.lr:>8.1e} "
+              f"{c.seed:>4} {c.budget.steps:>6}  {j.run_id}")
+    speeds = speeds_from_results([results])
+    todo = [j for j in jobs if states[j.run_id] != "done"]
+    total, unknown = 0.0, 0
+    print(f"\nestimated cost (training steps only; evaluations add to it) of the {len(todo)} runs left:")
+    for key in dict.fromkeys(speed_key(j.config) for j in todo):
+        group = [j for j in todo if speed_key(j.config) == key]
+        speed = speeds.get(key)
+        if speed is None:
+            speed = probe_speed(group[0], probe_steps) if probe_steps > 0 else None
+        steps = sum(job_steps_left(j, results) for j in group)
+        if speed is None or speed.steps_per_s is None:
+            unknown += len(group)
+            why = speed.source if speed is not None else "unknown: no results and --probe-steps 0"
+            print(f"  {key[0]}/{key[1]}/{key[2]} {key[3] if key[3] != '{}' else ''}: {len(group)} runs, {steps} steps; {why}")
+            continue
+        secs = steps / speed.steps_per_s
+        total += secs
+        print(f"  {key[0]}/{key[1]}/{key[2]} {key[3] if key[3] != '{}' else ''}: {len(group)} runs, {steps} steps at "
+              f"{speed.steps_per_s:.2f} steps/s from {speed.source} = {format_seconds(secs)}")
+    note = f" (+ {unknown} runs of unknown speed)" if unknown else ""
+    print(f"total: {format_seconds(total)} of training in one worker; ~{format_seconds(total / max(1, parallelism))} "
+          f"with {parallelism} at once{note}")
+    return 0
+
+
+# -- live view -----------------------------------------------------------------------------------
+class LiveView:
+    """Counts and time left while a sweep runs (a tqdm bar, or plain lines with --no-progress).
+
+    Time left = steps still to train x measured wall seconds per step (evaluations included) of the
+    same configuration in this sweep, else of any configuration in this sweep, else the speed found
+    in the results (training only), divided by how many runs execute at once.
+    """
+
+    def __init__(self, title: str, jobs: list[Job], results: Path, progress: bool) -> None:
+        from ..sweep_cost import job_steps_left, speed_key, speeds_from_results
+
+        self.title, self.results, self.progress = title, results, progress
+        self.left = {j.run_id: (speed_key(j.config), job_steps_left(j, results)) for j in jobs}
+        self.prior = speeds_from_results([results])
+        self.measured: dict = {}
+        self.counts: Counter = Counter()
+        self.parallelism = 1
+        self.bar = None
+        self.total = len(jobs)
+        self.t0 = time.perf_counter()
+
+    def start(self, parallelism: int) -> None:
+        self.parallelism = parallelism
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=self.total, desc=self.title, unit="run", dynamic_ncols=True, file=sys.stderr)
+            self._refresh()
+
+    def _sec_per_step(self, key) -> float | None:
+        if key in self.measured:
+            return statistics.fmean(self.measured[key])
+        if self.measured:
+            return statistics.fmean(v for vals in self.measured.values() for v in vals)
+        prior = self.prior.get(key)
+        return 1 / prior.steps_per_s if prior and prior.steps_per_s else None
+
+    def eta(self) -> float | None:
+        total = 0.0
+        for key, steps in self.left.values():
+            sps = self._sec_per_step(key)
+            if sps is None:
+                return None
+            total += steps * sps
+        return total / max(1, self.parallelism)
+
+    def running(self) -> int:
+        return min(len(self.left), self.parallelism)
+
+    def _refresh(self) -> None:
+        from ..sweep_cost import format_seconds
+
+        if self.bar is not None:
+            c = self.counts
+            self.bar.set_postfix_str(f"finished {c['finished']} running {self.running()} failed {c['failed']} "
+                                     f"diverged {c['diverged']} left ~{format_seconds(self.eta())}")
+
+    def done(self, out) -> None:
+        key, _ = self.left.pop(out.run_id, (None, 0))
+        self.counts[out.status] += 1
+        if out.steps > 0 and key is not None:
+            self.measured.setdefault(key, []).append(out.seconds / out.steps)
+        line = f"{out.run_id}: {out.status}" + (f" ({out.error})" if out.error else "")
+        if self.bar is not None:
+            self.bar.write(line)
+            self.bar.update(1)
+            self._refresh()
+        else:
+            print(line, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def append_ledger(results: Path, title: str, executor: str, out) -> None:
+    """One JSON line per job outcome, appended by the driver only (never by workers)."""
+    results.mkdir(parents=True, exist_ok=True)
+    rec = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "sweep": title, "executor": executor,
+           "run_id": out.run_id, "status": out.status, "seconds": round(out.seconds, 3), "steps": out.steps,
+           "host": out.host, "pid": out.pid, "error": out.error}
+    with open(results / LEDGER, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(rec, sort_keys=True) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def read_ledger(results: Path) -> list[dict]:
+    path = Path(results) / LEDGER
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def summary(title: str, executor: str, parallelism: int, jobs: list[Job], outcomes: list, pre_done: int,
+            skipped_tasks: list[str], results: Path, seconds: float) -> str:
+    from ..sweep_cost import format_seconds
+
+    c = Counter(o.status for o in outcomes)
+    lines = [f"{title}: {len(jobs)} runs via {executor} ({parallelism} at once) in {format_seconds(seconds)} — "
+             f"{c['finished']} finished, {pre_done + c['skipped']} already done, {c['diverged']} diverged, {c['failed']} failed"]
+    by_cfg: dict[tuple, Counter] = {}
+    status = {o.run_id: o.status for o in outcomes}
+    for j in jobs:
+        k = (j.config.task, j.config.model, j.config.backbone, j.preset or "-")
+        by_cfg.setdefault(k, Counter())[status.get(j.run_id, "skipped")] += 1
+    if len(by_cfg) > 1 or len(jobs) > 1:
+        lines.append(f"  {'task':<14} {'model':<16} {'backbone':<12} {'preset':<10} runs  finished/done  diverged  failed")
+        for k, cnt in list(by_cfg.items())[:12]:
+            lines.append(f"  {k[0]:<14} {k[1]:<16} {k[2]:<12} {k[3]:<10} {sum(cnt.values()):>4}  "
+                         f"{cnt['finished'] + cnt['skipped']:>13}  {cnt['diverged']:>8}  {cnt['failed']:>6}")
+        if len(by_cfg) > 12:
+            lines.append(f"  ... and {len(by_cfg) - 12} more configurations")
+    for o in [o for o in outcomes if o.status == "failed"][:5]:
+        lines.append(f"  failed: {o.run_id}: {o.error}")
+    if c["failed"] > 5:
+        lines.append(f"  ... and {c['failed'] - 5} more failed (see {results / LEDGER})")
+    lines += [f"  {m}" for m in skipped_tasks]
+    tail = "rerun the same command to resume the failed runs; " if c["failed"] else ""
+    lines.append(f"results: {results} ({tail}`fptbench select --results {results}` picks learning rates on validation)")
+    return "\n".join(lines)
+
+
+@command("sweep", "run a profile's suite or a grid (--grid FILE.toml), locally or on Ray; finished runs are skipped")
+@args(_sweep_args)
+def cmd_sweep(a: argparse.Namespace) -> int:
+    from ..errors import FptError
+    from ..executors import get_executor
+
+    grid_spec = getattr(a, "grid", None)
+    device = getattr(a, "device", None)
+    if grid_spec and a.profile:
+        raise FptError("give --grid or --profile, not both (a grid names its own profile)")
+    if grid_spec:
+        title, jobs, skipped = grid_jobs(grid_spec, device)
+    else:
+        title, jobs, skipped = profile_jobs(a.profile or "cpu", device or "auto")
+    executor_name = getattr(a, "executor", "local")
+    workers = getattr(a, "workers", None)
+    if executor_name == "local" and workers is None and not grid_spec:
+        workers = 1  # a profile's suite keeps the process's own threads: one run at a time, as before
+    executor = get_executor(executor_name, workers=workers, address=getattr(a, "address", None),
+                            retries=getattr(a, "retries", 1))
+    results = Path(a.results).resolve() if executor_name == "ray" else Path(a.results)
+    for msg in skipped:
+        print(msg)
+    if getattr(a, "dry_run", False):
+        par = workers or (executor.parallelism(jobs) if executor_name == "local" else 1)
+        return dry_run(title, jobs, results, par, getattr(a, "probe_steps", 6))
+
+    pre_done = [j for j in jobs if job_state(j, results) == "done"]
+    todo = [j for j in jobs if j not in pre_done]
+    view = LiveView(title, todo, results, progress=not a.no_progress)
+    for j in pre_done:
+        print(f"{j.run_id}: skipped")
+    t0 = time.perf_counter()
+    par = [1]
+
+    def on_start(n: int) -> None:
+        par[0] = n
+        view.start(n)
+
+    def on_done(out) -> None:
+        if grid_spec:  # a profile's suite (make reproduce, the CI gate) leaves its results directory as before
+            append_ledger(results, title, executor_name, out)
+        view.done(out)
+
+    try:
+        outcomes = executor.run(todo, results, on_done, on_start) if todo else []
+    finally:
+        view.close()
+    print(summary(title, executor_name, par[0], jobs, outcomes, len(pre_done), skipped, results,
+                  time.perf_counter() - t0))
+    return 1 if any(o.status == "failed" for o in outcomes) else 0

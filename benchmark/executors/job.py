@@ -1,0 +1,92 @@
+"""What one sweep job does wherever it executes: run one config through the harness's Trainer.
+
+This function is what a local pool process or a Ray worker calls, so it must be importable by
+reference (no closures) and must never raise for a failed run: a failure is an ``Outcome``. A
+worker that dies (killed, out of memory) produces no outcome; the executor reports it as failed
+and the run's checkpoint lets the next sweep resume it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..grid import Job
+
+
+@dataclass(frozen=True)
+class Outcome:
+    run_id: str
+    status: str  # finished | diverged | skipped | failed
+    seconds: float = 0.0  # wall time of the job, evaluations included
+    steps: int = 0  # steps this job trained (0 when skipped or failed)
+    error: str = ""
+    host: str = ""
+    pid: int = 0
+
+
+def _threads(n: int | None):
+    import contextlib
+
+    import torch
+
+    @contextlib.contextmanager
+    def pinned():
+        if n is None:
+            yield
+            return
+        before = torch.get_num_threads()
+        torch.set_num_threads(n)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
+
+    return pinned()
+
+
+def run_job(job: Job, results: str) -> Outcome:
+    """Run ``job`` into ``results`` (an absolute path every worker can reach) and say how it went."""
+    from ..errors import FptError
+    from ..results import checkpoint_path
+    from ..runner import run
+
+    t0 = time.perf_counter()
+    where = {"host": socket.gethostname(), "pid": os.getpid()}
+    cfg = job.config
+    start_step = _checkpoint_step(checkpoint_path(Path(results), cfg.run_id))
+    try:
+        with _threads(job.resources.num_cpus if job.pin_threads else None):
+            status = run(cfg, results, progress=False)
+    except FptError as exc:
+        return Outcome(cfg.run_id, "failed", time.perf_counter() - t0, error=str(exc), **where)
+    except Exception as exc:  # noqa: BLE001 - a bug in one run must not end the sweep
+        return Outcome(cfg.run_id, "failed", time.perf_counter() - t0, error=f"{type(exc).__name__}: {exc}", **where)
+    steps = 0 if status == "skipped" else max(0, _trained_steps(Path(results), cfg.run_id) - start_step)
+    return Outcome(cfg.run_id, status, time.perf_counter() - t0, steps, **where)
+
+
+def _checkpoint_step(path: Path) -> int:
+    """The step a checkpoint resumes from (0 without one), read without loading the weights' optimizer."""
+    if not path.exists():
+        return 0
+    try:
+        import torch
+
+        return int(torch.load(path, map_location="cpu", weights_only=True)["state"]["step"])
+    except Exception:  # noqa: BLE001 - only used for the time estimate
+        return 0
+
+
+def _trained_steps(results: Path, run_id: str) -> int:
+    import pyarrow.parquet as pq
+
+    from ..results import run_path
+
+    try:
+        return int(pq.read_table(run_path(results, run_id), columns=["steps_trained"]).column(0)[0].as_py())
+    except Exception:  # noqa: BLE001 - only used for the time estimate
+        return 0

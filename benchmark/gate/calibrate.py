@@ -1,0 +1,280 @@
+"""``fptbench check --calibrate``: measure the gate's false-alarm rate and its power, for real.
+
+Why: a gate whose tolerances were never confronted with noise and with real bugs is a guess. This
+trains the reference's profile again under noise-only changes (other seeds, another thread count,
+the other precision: under ``precision=auto`` a machine without native bf16 trains in fp32, the
+realistic cross-machine perturbation) and under injected regressions (model-level ones trained for
+real through the harness; data-level ones edited into a copy of the reference), and runs the
+*statistical tier alone* on each (``--determinism off``: bit-identity would catch every same-config
+change on this machine, but proves nothing about other machines). It prints one row per variant and
+the noise each key showed, from which the per-key floors in the profile module are sized.
+
+Regressions are run key by key, cheapest first, and stop at the first key that trips the gate: the
+gate fails when any key fails, so a tripped subset proves the whole suite would fail. Noise variants
+run every key, since one false alarm anywhere is a false alarm.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pandas as pd
+
+from ..errors import FptError
+from ..results import read_table
+from . import mutate
+from .compare import GateConfig, GateReport, compare_frames
+from .reference import load_curves, load_runs
+
+Key = tuple[str, str, str]
+
+
+@dataclass
+class Variant:
+    """One calibration row: a noise-only change (must pass) or a regression (must fail)."""
+
+    name: str
+    kind: str  # "noise" | "regression"
+    how: str
+    seeds: tuple[int, ...] | None = None  # None: the suite's seeds
+    options: dict[str, Any] = field(default_factory=dict)
+    budget: Callable[[Any], dict[str, Any]] | None = None  # resolved budget -> overrides
+    threads: int | None = None
+    keys: Callable[[Key], bool] | None = None  # which suite keys the change applies to
+    trainer_patch: Callable[[Any], None] | None = None  # edits a Trainer instance (code-level bugs)
+    adapter_patch: Callable[[Any], None] | None = None
+    data: Callable[[pd.DataFrame, pd.DataFrame], tuple[pd.DataFrame, pd.DataFrame]] | None = None
+
+
+def _no_restore(trainer: Any) -> None:
+    """The best-state restore made a no-op: every evaluation overwrites the 'best' weights, so the final
+    restore loads the last evaluation's (= the final) weights, exactly as if the restore were ``pass``."""
+    from ..trainer import trainable_state
+
+    original = trainer._eval_point
+
+    def eval_point(model, state):
+        original(model, state)
+        state.best_state = trainable_state(model)
+
+    trainer._eval_point = eval_point
+
+
+def _pretrained(adapter: Any) -> None:
+    adapter.pretrained = True  # the random-frozen adapter built from the pretrained checkpoint
+
+
+def _transformer(key: Key) -> bool:
+    """Keys whose model is a transformer adapter with norms and positions to freeze."""
+    return key[1] in ("fpt", "full", "random-frozen", "statistics-only", "bit-memory-pretrained")
+
+
+def variants(ref_precision: str) -> list[Variant]:
+    other = "fp32" if ref_precision.startswith("bf16") else "bf16"
+    return [
+        Variant("other seeds 3-5", "noise", "seeds (3, 4, 5) instead of the reference's", seeds=(3, 4, 5)),
+        Variant("other seeds 6-8", "noise", "seeds (6, 7, 8)", seeds=(6, 7, 8)),
+        Variant("2 threads", "noise", "OMP/intra-op threads 2 instead of 1", threads=2),
+        Variant(f"precision {other}", "noise", f"--budget precision={other} (the reference: {ref_precision})",
+                budget=lambda b: {"precision": other}),
+        Variant("one seed collapsed", "regression", "copy of the reference, the best-scoring seed set to chance 0.5",
+                data=lambda r, c: (mutate.chance_collapse(r, *mutate.worst_key_seed(r)), c)),
+        Variant("uniform -1.5 points", "regression", "copy of the reference, every test score -0.015",
+                data=lambda r, c: (mutate.shift_accuracy(r, -0.015), c)),
+        Variant("stt one interval later", "regression", "copy of the reference, steps_to_threshold + eval_every "
+                "(recorded late; curves true)", data=lambda r, c: (mutate.stt_one_eval_later(r), c)),
+        Variant("-3 points every key", "regression", "copy, every test score -0.03",
+                data=lambda r, c: (mutate.shift_accuracy(r, -0.03), c)),
+        Variant("one seed -25 points", "regression", "copy, the best-scoring seed -0.25",
+                data=lambda r, c: (mutate.shift_accuracy(r, -0.25, *mutate.worst_key_seed(r)), c)),
+        Variant("steps x1.5", "regression", "copy, curves and steps_to_threshold stretched x1.5",
+                data=lambda r, c: mutate.scale_steps(r, c, 1.5)),
+        Variant("layer norms frozen", "regression", "--option train_norm=false", options={"train_norm": False},
+                keys=_transformer),
+        Variant("positions frozen", "regression", "--option train_pos=false", options={"train_pos": False},
+                keys=_transformer),
+        Variant("lr x10", "regression", "--budget lr=10x the profile's", budget=lambda b: {"lr": b.lr * 10}),
+        Variant("best-val restore removed", "regression", "trainer: test scored on the final weights",
+                trainer_patch=_no_restore),
+        Variant("random-frozen made pretrained", "regression", "random-frozen adapter built with pretrained weights",
+                keys=lambda k: k[1] == "random-frozen", adapter_patch=_pretrained),
+    ]
+
+
+@contextlib.contextmanager
+def _threads(n: int | None) -> Iterator[None]:
+    import torch
+
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _suite_keys(profile: str) -> list[tuple[Key, tuple[int, ...]]]:
+    from ..profiles import get_profile
+
+    return [((e.task, e.model, e.backbone or "none"), tuple(e.seeds)) for e in get_profile(profile).suite]
+
+
+def _train_key(v: Variant, profile: str, key: Key, seeds: tuple[int, ...], out: Path) -> None:
+    from ..errors import NeedsData
+    from ..model import get_adapter
+    from ..runner import make_config
+    from ..trainer import Trainer
+
+    for seed in v.seeds or seeds:
+        try:
+            cfg = make_config(key[0], key[1], backbone=None if key[2] == "none" else key[2], seed=seed,
+                              profile=profile, options=dict(v.options))
+        except NeedsData:
+            return
+        if v.budget:
+            cfg = dataclasses.replace(cfg, budget=dataclasses.replace(cfg.budget, **v.budget(cfg.budget)))
+        adapter = get_adapter(cfg.model, None if cfg.backbone == "none" else cfg.backbone, **cfg.model_options)
+        if v.adapter_patch:
+            v.adapter_patch(adapter)
+        trainer = Trainer(cfg, out, progress=False, adapter=adapter)
+        if v.trainer_patch:
+            v.trainer_patch(trainer)
+        with _threads(v.threads):
+            trainer.run()
+
+
+@dataclass
+class Row:
+    variant: Variant
+    tripped: bool
+    keys: list[str]
+    runs: int
+    cpu_s: float
+    report: GateReport | None = None
+    note: str = ""
+
+    @property
+    def as_expected(self) -> bool:
+        return self.tripped == (self.variant.kind == "regression")
+
+
+def _compare(ref: pd.DataFrame, ref_curves: pd.DataFrame | None, new: pd.DataFrame, new_curves: pd.DataFrame | None,
+             cfg: GateConfig) -> GateReport:
+    return compare_frames(ref, new, dataclasses.replace(cfg, determinism="off"), ref_curves=ref_curves,
+                          new_curves=new_curves)
+
+
+def run_variant(v: Variant, reference: Path, ref: pd.DataFrame, ref_curves: pd.DataFrame | None, workdir: Path,
+                cfg: GateConfig, cost_order: list[Key]) -> Row:
+    t0 = time.process_time()
+    profile = str(ref.profile.iloc[0])
+    if v.data:
+        new, new_curves = v.data(ref, ref_curves if ref_curves is not None else pd.DataFrame())
+        rep = _compare(ref, ref_curves, new, new_curves, cfg)
+        return Row(v, rep.failed, [f"{r.task}/{r.model}/{r.backbone}" for r in rep.regressions],
+                   new.run_id.nunique(), time.process_time() - t0, rep)
+    out = workdir / v.name.replace(" ", "_")
+    suite = dict(_suite_keys(profile))
+    keys = [k for k in cost_order if k in suite and (v.keys is None or v.keys(k))]
+    rep: GateReport | None = None
+    for key in keys:
+        _train_key(v, profile, key, suite[key], out)
+        new = read_table([out], "runs")
+        if new.empty:
+            continue
+        rep = _compare(ref, ref_curves, new, load_curves(out), cfg)
+        if v.kind == "regression" and rep.failed:
+            break  # the gate fails when any key fails: the rest cannot undo it
+    if rep is None:
+        return Row(v, False, [], 0, time.process_time() - t0, None, "no key applies")
+    return Row(v, rep.failed, [f"{r.task}/{r.model}/{r.backbone}" for r in rep.regressions],
+               read_table([out], "runs").run_id.nunique(), time.process_time() - t0, rep)
+
+
+def noise_table(rows: list[Row]) -> str:
+    """Per key, the largest drops noise produced: mean (paired or not) and worst seed, against the floors."""
+    lines = ["noise seen per key (largest drop over the noise variants; floors in the profile module):",
+             "  key                                  mean drop  floor   worst seed  floor1"]
+    worst: dict[str, list[float]] = {}
+    floors: dict[str, tuple[float, float]] = {}
+    for row in rows:
+        if row.variant.kind != "noise" or row.report is None:
+            continue
+        for v in row.report.verdicts:
+            k = f"{v.task}/{v.model}/{v.backbone}"
+            a, b = worst.get(k, [0.0, 0.0])
+            worst[k] = [min(a, v.delta), min(b, v.worst if not math.isnan(v.worst) else 0.0)]
+            floors[k] = (v.tol, v.tol_seed) if v.paired else floors.get(k, (v.tol, v.tol_seed))
+    for k, (m, w) in sorted(worst.items()):
+        lines.append(f"  {k:<36} {m:+.4f}    {floors[k][0]:.4f}  {w:+.4f}     {floors[k][1]:.4f}")
+    return "\n".join(lines)
+
+
+def render_rows(rows: list[Row]) -> str:
+    head = ["variant", "kind", "injected as", "runs", "gate (statistical tier)", "keys that failed", "as expected"]
+    body = [[r.variant.name, r.variant.kind, r.variant.how, str(r.runs),
+             ("FAIL (caught)" if r.variant.kind == "regression" else "FALSE ALARM") if r.tripped else
+             ("pass" if r.variant.kind == "noise" else "pass (MISSED)"),
+             ", ".join(r.keys) or "-", "yes" if r.as_expected else "NO"] for r in rows]
+    widths = [max(len(x[i]) for x in [head] + body) for i in range(len(head))]
+    out = ["| " + " | ".join(h.ljust(w) for h, w in zip(head, widths)) + " |",
+           "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    out += ["| " + " | ".join(c.ljust(w) for c, w in zip(b, widths)) + " |" for b in body]
+    noise = [r for r in rows if r.variant.kind == "noise"]
+    regs = [r for r in rows if r.variant.kind == "regression"]
+    out.append("")
+    out.append(f"noise-only variants that tripped the gate: {sum(r.tripped for r in noise)}/{len(noise)}; "
+               f"injected regressions caught: {sum(r.tripped for r in regs)}/{len(regs)}")
+    return "\n".join(out)
+
+
+def run_calibration(reference: str | Path, cfg: GateConfig, workdir: str | Path | None = None,
+                    only: list[str] | None = None) -> int:
+    """Run every variant against ``reference`` and print the table; exit 0 iff all behave as expected."""
+    ref_dir = Path(reference)
+    ref = load_runs(ref_dir, "reference")
+    ref_curves = load_curves(ref_dir)
+    if ref_curves is None:
+        raise FptError(f"calibration needs the reference's curves ({ref_dir}/curves); regenerate it with "
+                       "`fptbench baseline update`")
+    profiles = sorted(set(ref.profile))
+    if len(profiles) != 1:
+        raise FptError(f"reference {ref_dir} mixes profiles {profiles}; calibrate one profile at a time")
+    precision = ",".join(sorted({str(p) for p in ref.get("precision", pd.Series(["fp32"])).dropna()})) or "fp32"
+    wanted = variants(precision)
+    if only:
+        unknown = set(only) - {v.name for v in wanted}
+        if unknown:
+            raise FptError(f"unknown calibration variant(s) {sorted(unknown)}; known: {[v.name for v in wanted]}")
+        wanted = [v for v in wanted if v.name in only]
+    work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="fptbench-calibrate-"))
+    work.mkdir(parents=True, exist_ok=True)
+    # cheapest keys first: the reference's own training time orders them
+    t = ref.drop_duplicates("run_id").groupby(["task", "model", "backbone"]).train_time_s.sum().sort_values()
+    cost_order = [tuple(k) for k in t.index]
+    rows = []
+    print(f"calibrating the gate against {ref_dir} (profile {profiles[0]}, precision {precision}); sweeps in {work}",
+          flush=True)
+    for v in wanted:
+        row = run_variant(v, ref_dir, ref, ref_curves, work, cfg, cost_order)
+        rows.append(row)
+        print(f"  {v.kind:<10} {v.name:<32} {'tripped' if row.tripped else 'passed ':<8} "
+              f"({', '.join(row.keys) or 'no key failed'}; {row.runs} runs, {row.cpu_s:.0f} s CPU)", flush=True)
+    print()
+    print(render_rows(rows))
+    print()
+    print(noise_table(rows))
+    return 0 if all(r.as_expected for r in rows) else 1
+
+
+__all__ = ["Variant", "run_calibration", "variants"]
