@@ -75,7 +75,7 @@ class Backbone:
         return self.build_body(model, info)
 
 
-BACKBONES: Registry[Backbone] = Registry("backbone", "fptbench.backbones")
+BACKBONES: Registry[Backbone] = Registry("backbone", "fptbench.backbones", declared_builtins=True)
 
 
 def register_backbone(backbone: Backbone) -> Backbone:

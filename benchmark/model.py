@@ -47,7 +47,7 @@ class ModelAdapter(abc.ABC):
         }
 
 
-MODELS: Registry[type[ModelAdapter]] = Registry("model", "fptbench.models")
+MODELS: Registry[type[ModelAdapter]] = Registry("model", "fptbench.models", declared_builtins=True)
 
 
 def register_model(name: str):

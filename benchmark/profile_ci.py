@@ -10,7 +10,8 @@ What each key is for (all on 3 seeds; about 4 CPU-minutes in all on the 2-core r
   baseline built from pretrained weights instead jumps by ~15 points.
 * ``bit-memory/random-frozen/tiny-gpt2``: a random frozen body with the long-sequence, many-output
   shape; very quiet (paired numerics noise ~1e-4), so a uniform 1.5-point drop is far outside it.
-* ``mnist/fpt/tiny-gpt2``: the real-data task (prepared offline: ``fptbench data prepare mnist``).
+* ``mnist/full/tiny-gpt2``: the real-data task (prepared offline: ``fptbench data prepare mnist``); the
+  tiny body trained whole, because a frozen random tiny body stays near chance for 150 steps.
 
 Convergence: the task thresholds (mnist 0.9, bit-memory 0.99, bit-xor 1.0) are out of reach of a
 CI budget except on ``bit-xor/full``, so the gate counts steps to a per-key *ci target* on the
@@ -46,7 +47,7 @@ def _suite() -> tuple[SuiteEntry, ...]:
         SuiteEntry("bit-memory", "random-frozen", "tiny-gpt2", SEEDS),
     ]
     if _registered("mnist"):  # registered by tasks/mnist.py; skipped by sweep when the data is absent
-        entries.append(SuiteEntry("mnist", "fpt", "tiny-gpt2", SEEDS))
+        entries.append(SuiteEntry("mnist", "full", "tiny-gpt2", SEEDS))
     return tuple(entries)
 
 
@@ -73,6 +74,6 @@ GATES = {
     "bit-xor/fpt/minilm-l6": KeyGate(floor_mean=0.02, floor_seed=0.04, target=0.62),
     "bit-xor/random-frozen/minilm-l6": KeyGate(floor_mean=0.04, floor_seed=0.06),
     "bit-memory/random-frozen/tiny-gpt2": KeyGate(floor_mean=0.005, floor_seed=0.01, target=0.6),
-    "mnist/fpt/tiny-gpt2": KeyGate(floor_mean=0.03, floor_seed=0.06, target=0.18),
+    "mnist/full/tiny-gpt2": KeyGate(floor_mean=0.03, floor_seed=0.06, target=0.2),
 }
 register_gate("ci", GATES)

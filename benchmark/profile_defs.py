@@ -15,7 +15,7 @@ PAPER_MODELS = ("fpt", "full", "random-full", "random-frozen")
 
 # Table 6 of the paper: gradient steps to converge, FPT and random init, per task (the slower of the two,
 # from ../shared/paper/fpt_tables.csv). Every paper budget is at least twice that (PAPER_BUDGET_FACTOR), so
-# the slowest row of Table 6 converges inside the budget; the test in tests/test_profiles.py holds it.
+# the slowest row of Table 6 converges inside the budget; tests/test_protocol_fidelity.py holds it.
 PAPER_BUDGET_FACTOR = 2
 PAPER_STEPS = {
     "bit-memory": 80_000,  # Table 6: FPT 10k, random 40k
@@ -90,3 +90,4 @@ register_profile(Profile(
 ))
 
 from . import profile_ci  # noqa: E402,F401  (the CI-gate profile lives with its owner)
+from . import profile_long  # noqa: E402,F401  (cpu-long: the claims profile, docs/claims.md)

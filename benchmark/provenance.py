@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import platform
 import subprocess
@@ -85,8 +86,71 @@ def cpu_native_bf16() -> bool:
     return "AMX" in capability.upper() or "BF16" in capability.upper()
 
 
+BF16_MIN_SPEEDUP = 1.2  # auto picks bf16 on a CPU without AMX only if its matmuls are this much faster
+
+
+def cpu_bf16_faster() -> bool:
+    """Whether bf16 autocast pays off on this CPU: AMX yes; AVX512-BF16 alone only if measured so.
+
+    AVX512-BF16 without AMX is not reliably faster than MKL's fp32 (a 2-core Xeon VM that hides AMX
+    ran bf16 matmuls at half the fp32 rate), so that case is decided by a short matmul measurement,
+    made once per (CPU, flags, torch, threads) and kept in the cache directory so every later run on
+    the machine resolves ``auto`` the same way. The precision used is recorded with every run.
+    """
+    flags = cpu_flags()
+    capability = str(getattr(torch.backends.cpu, "get_cpu_capability", lambda: "")()).upper()
+    if "amx_bf16" in flags or "AMX" in capability:
+        return True
+    if not cpu_native_bf16():
+        return False
+    return measured_bf16_speedup() >= BF16_MIN_SPEEDUP
+
+
+def measured_bf16_speedup() -> float:
+    """fp32 time / bf16 time of a transformer-sized matmul here, cached on disk per machine."""
+    import hashlib
+    import json
+
+    from .atomic import atomic_path
+    from .paths import cache_dir
+
+    model = ""
+    with contextlib.suppress(OSError):
+        with open("/proc/cpuinfo") as f:
+            model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "")
+    key = hashlib.sha256(json.dumps([model, sorted(cpu_flags()), torch.__version__, torch.get_num_threads()]).encode()).hexdigest()[:16]
+    path = cache_dir() / "cpu_bf16_speedup.json"
+    known: dict = {}
+    with contextlib.suppress(OSError, ValueError):
+        known = json.loads(path.read_text())
+    if key in known:
+        return float(known[key])
+    speedup = _time_matmul(torch.float32) / _time_matmul(torch.bfloat16)
+    known[key] = speedup
+    with contextlib.suppress(OSError):
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(known))
+    return speedup
+
+
+def _time_matmul(dtype: torch.dtype, reps: int = 8) -> float:
+    """Best-of time of (2048 x 768) @ (768 x 768), the shape of a GPT-2 small projection."""
+    import time
+
+    g = torch.Generator().manual_seed(0)  # local generator: no global RNG state is touched
+    a = torch.randn(2048, 768, generator=g).to(dtype)
+    b = torch.randn(768, 768, generator=g).to(dtype)
+    a @ b
+    best = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
 def resolve_precision(requested: str, device: torch.device) -> str:
-    """The precision a run actually uses: ``auto`` becomes bf16 where the hardware has it, else fp32.
+    """The precision a run actually uses: ``auto`` becomes bf16 where the hardware makes it pay, else fp32.
 
     An explicit request is honoured or refused with the fix; the result is recorded with the run,
     because ``auto`` alone does not say what was computed.
@@ -97,7 +161,7 @@ def resolve_precision(requested: str, device: torch.device) -> str:
         if device.type == "cuda":
             return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
         if device.type == "cpu":
-            return "bf16" if cpu_native_bf16() else "fp32"
+            return "bf16" if cpu_bf16_faster() else "fp32"
         return "fp32"
     if requested == "fp16" and device.type != "cuda":
         raise FptError(f"precision fp16 needs a CUDA device (this run is on {device.type}); use --budget precision=bf16 or auto")

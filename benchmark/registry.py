@@ -53,10 +53,11 @@ class Registry(Generic[T]):
     anybody noticing). Entry points are scanned lazily, once.
     """
 
-    def __init__(self, kind: str, group: str, builtins: tuple[str, ...] = ()) -> None:
+    def __init__(self, kind: str, group: str, builtins: tuple[str, ...] = (), *, declared_builtins: bool = False) -> None:
         self.kind = kind
         self.group = group
-        self._builtins = builtins  # modules whose import registers the built-in plugins
+        self._builtins = builtins  # core modules whose import registers built-in plugins
+        self._declared = declared_builtins  # expects fptbench.builtins entry points for this kind
         self._items: dict[str, T] = {}
         self._lazy: dict[str, str] = {}
         self._loaded = False
@@ -77,7 +78,14 @@ class Registry(Generic[T]):
         if self._loaded:
             return
         self._loaded = True
-        for module in (*self._builtins, *builtin_modules(self.kind)):
+        declared = builtin_modules(self.kind)
+        if self._declared and not declared:
+            # Stale metadata (e.g. an old *.egg-info in the working directory shadowing the install)
+            # would otherwise surface as "unknown model 'fpt'" far from the cause.
+            raise FptError(f"no built-in {self.kind}s are declared in the '{BUILTINS_GROUP}' entry points: the installed "
+                           "fptbench metadata is stale or shadowed by a fptbench.egg-info folder in the working "
+                           "directory; delete that folder and run `make install`")
+        for module in (*self._builtins, *declared):
             importlib.import_module(module)
         self._scan_entry_points()
 

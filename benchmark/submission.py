@@ -10,8 +10,17 @@ Format (``format_version`` 1), a zip archive holding only Parquet and JSON (no p
 The checksums detect corruption and edits made without recomputing them; they are not a signature
 (anyone can recompute a sha256), so a submitted row stays marked ``submitted:<name>`` on the
 leaderboard until the harness has rerun the same configuration itself. Import re-validates every
-row (schema, config hash, run id, value ranges, string lengths) and rewrites the rows with the
-harness's own writer, so nothing from the file reaches the results store unparsed.
+row (schema, config hash, run id, value ranges, string lengths, no control characters, curve rows
+finite and inside the run's budget), type-checks the manifest, and rewrites the rows with the
+harness's own writer, so nothing from the file reaches the results store unparsed. Provenance the
+harness cannot check (device, library versions, git commit) is stored prefixed ``claimed:``.
+
+Verification (``fptbench leaderboard --add/--verify``) writes a sidecar per submission,
+``<submissions dir>/verification/<name>.json``: at import, each run's test numbers are checked
+against its own curves (``consistency_problems``: no rerun needed); ``--verify`` reruns a seeded sample
+of the configurations with this harness (``benchmark.verification``). ``verification_status(dirs)``
+reads the sidecars back: ``submitted`` (not checked beyond the format), ``verified`` (the rerun sample
+agrees within the gate's tolerance) or ``contradicted`` (its own curves or a rerun disagree).
 """
 
 from __future__ import annotations
@@ -53,6 +62,15 @@ MAX_STRING = 512  # any string cell, except the config JSON
 MAX_CONFIG_STRING = 16_384
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+RESERVED_NAMES = frozenset({"harness"})  # the source value of the harness's own runs: a submitter is never it
+CLAIMED = "claimed:"  # prefix of provenance values the harness cannot check (device, versions, commit)
+CLAIMED_COLUMNS = ("device", "torch_version", "transformers_version", "package_version", "git_commit")
+VERIFICATION_DIR = "verification"
+STATUSES = ("submitted", "verified", "contradicted")
+MANIFEST_KEYS = {"format": str, "format_version": int, "name": str, "note": str, "environment": dict,
+                 "adapters": dict, "runs": dict, "members": dict, "checksum": str}
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_BIDI = set(range(0x200E, 0x2010)) | set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A)) | {0x2028, 0x2029}
 MEMBER_RE = re.compile(r"^(runs|curves)/([A-Za-z0-9_.+=-]{1,240})\.parquet$")
 MANIFEST = "manifest.json"
 
@@ -61,7 +79,41 @@ def check_name(name: str) -> str:
     if not isinstance(name, str) or not NAME_RE.match(name):
         raise FptError(f"submission name {name!r} is invalid; use 1-64 letters, digits, '.', '_' or '-', "
                        "starting with a letter or digit")
+    if name.lower() in RESERVED_NAMES:
+        raise FptError(f"submission name {name!r} is reserved (it labels the harness's own runs); choose another --name")
     return name
+
+
+def control_char(text: str) -> str | None:
+    """The first control character of ``text`` (C0, DEL, C1, line separators, bidi overrides), if any.
+
+    Such a character in a model name or a note would reach a terminal (escape sequences) or rewrite
+    the order of text on a page (bidi overrides); a submission carries none anywhere."""
+    for ch in text:
+        o = ord(ch)
+        if o < 0x20 or 0x7F <= o < 0xA0 or o in _BIDI:
+            return ch
+    return None
+
+
+def check_text(text: str, where: str) -> str:
+    bad = control_char(text)
+    if bad is not None:
+        raise FptError(f"{where} contains the control character U+{ord(bad):04X}; remove it")
+    return text
+
+
+def _walk_strings(obj: Any, where: str) -> None:
+    """Every string (keys included) of a JSON value must be free of control characters."""
+    if isinstance(obj, str):
+        check_text(obj, where)
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            check_text(str(k), f"{where}: a key")
+            _walk_strings(v, f"{where}.{k}" if len(where) < 120 else where)
+    elif isinstance(obj, list):
+        for v in obj:
+            _walk_strings(v, where)
 
 
 def _reject(path: Path | str, why: str) -> FptError:
@@ -97,6 +149,11 @@ def pack(results_dir: Path | str, name: str, out: Path | str, *, note: str = "")
     from .provenance import environment
 
     check_name(name)
+    if not isinstance(note, str):
+        raise FptError(f"--note must be text, got {type(note).__name__}")
+    if len(note) > MAX_STRING:
+        raise FptError(f"--note is {len(note)} characters, limit {MAX_STRING}; shorten it")
+    check_text(note, "--note")
     results_dir = Path(results_dir)
     run_files = sorted((results_dir / "runs").glob("*.parquet"))
     if not run_files:
@@ -126,7 +183,7 @@ def pack(results_dir: Path | str, name: str, out: Path | str, *, note: str = "")
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "name": name,
-        "note": note[:MAX_STRING],
+        "note": note,
         "environment": environment(),
         "adapters": adapters,
         "runs": configs,
@@ -207,10 +264,7 @@ def _check_manifest(path: Path, raw: bytes) -> dict[str, Any]:
     if manifest.get("format_version") != FORMAT_VERSION:
         raise _reject(path, f"format_version {manifest.get('format_version')!r} is not supported (expected "
                             f"{FORMAT_VERSION}); pack it with this fptbench version")
-    for key, kind in (("name", str), ("members", dict), ("runs", dict), ("adapters", dict), ("environment", dict),
-                      ("checksum", str)):
-        if not isinstance(manifest.get(key), kind):
-            raise _reject(path, f"manifest field '{key}' is missing or not a {kind.__name__}")
+    _check_manifest_types(path, manifest)
     claimed = manifest["checksum"]
     body = {k: v for k, v in manifest.items() if k != "checksum"}
     if sha256_json(body) != claimed:
@@ -222,6 +276,42 @@ def _check_manifest(path: Path, raw: bytes) -> dict[str, Any]:
     return manifest
 
 
+def _kind(v: Any) -> str:
+    return "a string" if isinstance(v, str) else "a number" if isinstance(v, (int, float)) else type(v).__name__
+
+
+def _check_manifest_types(path: Path, m: dict[str, Any]) -> None:
+    """Every manifest field has its type, and every string is short and free of control characters."""
+    extra = sorted(set(m) - set(MANIFEST_KEYS))
+    if extra:
+        raise _reject(path, f"manifest has unknown fields {extra[:5]}; pack it with `fptbench submit`")
+    for key, kind in MANIFEST_KEYS.items():
+        v = m.get(key)
+        if not isinstance(v, kind) or isinstance(v, bool):
+            raise _reject(path, f"manifest field '{key}' is missing or not a {kind.__name__} (got {_kind(v)})")
+    if len(m["note"]) > MAX_STRING:
+        raise _reject(path, f"manifest note is {len(m['note'])} characters, limit {MAX_STRING}")
+    for k, v in m["environment"].items():
+        if not (v is None or isinstance(v, (str, bool, int, float))):
+            raise _reject(path, f"manifest environment field '{str(k)[:40]}' is not a scalar (got {_kind(v)})")
+        if isinstance(v, str) and len(v) > MAX_STRING:
+            raise _reject(path, f"manifest environment field '{str(k)[:40]}' is {len(v)} characters, limit {MAX_STRING}")
+    for model, a in m["adapters"].items():
+        if not isinstance(a, dict) or not all(isinstance(a.get(f), str) for f in ("class", "module_source_sha256")):
+            raise _reject(path, f"manifest adapter '{str(model)[:40]}' needs string 'class' and 'module_source_sha256'")
+    for run_id, r in m["runs"].items():
+        if not isinstance(r, dict) or not isinstance(r.get("config"), dict) or not isinstance(r.get("status"), str):
+            raise _reject(path, f"manifest run '{str(run_id)[:80]}' needs a 'config' object and a 'status' string")
+    for member, d in m["members"].items():
+        if (not isinstance(d, dict) or not isinstance(d.get("sha256"), str) or not SHA256_RE.match(d["sha256"])
+                or not isinstance(d.get("size"), int) or isinstance(d.get("size"), bool) or d["size"] < 0):
+            raise _reject(path, f"manifest member '{str(member)[:80]}' needs a hex 'sha256' and an integer 'size'")
+    try:
+        _walk_strings(m, "manifest")
+    except FptError as exc:
+        raise _reject(path, str(exc)) from exc
+
+
 def _check_strings(path: Path, member: str, table: pa.Table) -> None:
     for f in table.schema:
         if not pa.types.is_string(f.type):
@@ -230,6 +320,9 @@ def _check_strings(path: Path, member: str, table: pa.Table) -> None:
         for v in table.column(f.name).to_pylist():
             if v is not None and len(v) > limit:
                 raise _reject(path, f"{member}: a '{f.name}' value is {len(v)} characters, limit {limit}")
+            if v is not None and control_char(v) is not None:
+                raise _reject(path, f"{member}: a '{f.name}' value contains the control character "
+                                    f"U+{ord(control_char(v)):04X}")  # type: ignore[arg-type]
 
 
 def _read_parquet(path: Path, member: str, data: bytes, schema: pa.Schema, max_rows: int) -> pa.Table:
@@ -268,8 +361,12 @@ def _check_run(path: Path, run_id: str, runs: pa.Table, curves: pa.Table, declar
         raw = json.loads(configs.pop())
         raw.pop("device", None)
         cfg = RunConfig(**{**raw, "budget": Budget(**raw["budget"])})
-    except (TypeError, ValueError, KeyError, FptError) as exc:
+    except (TypeError, ValueError, KeyError, AttributeError, FptError) as exc:
         raise _reject(path, f"run {run_id} has an invalid config ({str(exc)[:120]})") from exc
+    try:
+        _walk_strings(raw, f"run {run_id} config")
+    except FptError as exc:
+        raise _reject(path, str(exc)) from exc
     if cfg.run_id != run_id or {r["config_hash"] for r in rows} != {cfg.config_hash}:
         raise _reject(path, f"run {run_id}: config hash or run id does not match its config (edited rows?)")
     declared_cfg = declared.get("config") if isinstance(declared, dict) else None
@@ -291,6 +388,38 @@ def _check_run(path: Path, run_id: str, runs: pa.Table, curves: pa.Table, declar
             raise _reject(path, f"run {run_id}: finished but {r['split']} {r['metric']} is missing")
         if r["n_params_total"] is None or r["n_params_trainable"] is None or not 0 < r["n_params_trainable"] <= r["n_params_total"]:
             raise _reject(path, f"run {run_id}: parameter counts are missing or inconsistent")
+        for key in ("steps_trained", "selected_step", "steps_to_threshold"):
+            if r[key] is not None and not 0 <= r[key] <= cfg.budget.steps:
+                raise _reject(path, f"run {run_id}: {key} {r[key]} is outside its budget of {cfg.budget.steps} steps")
+    _check_curves(path, run_id, curves.to_pylist(), cfg.budget.steps, rows[0]["status"])
+
+
+def _check_curves(path: Path, run_id: str, rows: list[dict[str, Any]], budget_steps: int, status: str) -> None:
+    """Curve rows are validation points inside the run's budget with finite numbers.
+
+    A diverged run may carry a non-finite loss (its training blew up); its task metric stays finite.
+    The training loss is undefined before the first step (step 0)."""
+    seen: set[tuple[int, str]] = set()
+    for r in rows:
+        step, metric = r["step"], r["metric"]
+        if r["split"] != "val":
+            raise _reject(path, f"run {run_id}: curve row with split {r['split']!r} (curves are validation only)")
+        if step is None or not 0 <= step <= budget_steps:
+            raise _reject(path, f"run {run_id}: curve step {step} is outside its budget of {budget_steps} steps")
+        if (step, metric) in seen:
+            raise _reject(path, f"run {run_id}: curve step {step} of '{metric}' appears twice")
+        seen.add((step, metric))
+        loss_like = metric == "loss"
+        v, tl, wall = r["value"], r["train_loss"], r["wall_time_s"]
+        if v is None or not math.isfinite(v):
+            if not (loss_like and status == "diverged"):
+                raise _reject(path, f"run {run_id}: curve {metric} at step {step} is not finite ({v})")
+        elif not loss_like and not -1e-9 <= v <= 1 + 1e-9:
+            raise _reject(path, f"run {run_id}: curve {metric} at step {step} is {v}, outside [0, 1]")
+        if tl is not None and not math.isfinite(tl) and step > 0 and status != "diverged":
+            raise _reject(path, f"run {run_id}: curve train loss at step {step} is not finite ({tl})")
+        if wall is None or not math.isfinite(wall) or wall < 0:
+            raise _reject(path, f"run {run_id}: curve wall time at step {step} is not a finite non-negative number")
 
 
 def load(path: Path | str) -> Submission:
@@ -366,11 +495,22 @@ def check_tasks(sub: Submission) -> list[str]:
     return notes
 
 
+def claimed(value: Any) -> Any:
+    """A provenance value the harness cannot check, marked as the submitter's claim."""
+    if value is None or (isinstance(value, str) and value.startswith(CLAIMED)):
+        return value
+    return f"{CLAIMED}{value}"
+
+
 def import_submission(path: Path | str, dest: Path | str) -> tuple[Submission, list[str], list[str], list[str]]:
     """Validate ``path`` and write its runs into ``dest`` marked ``source='submitted:<name>'``.
 
     Returns (submission, imported run ids, skipped run ids, notes). A run already imported from the
-    same submitter is skipped; a run id imported from another submitter is a conflict.
+    same submitter is skipped; a run id imported from another submitter is a conflict. Provenance
+    columns (device, versions, commit) are stored as ``claimed:<value>``. The runs' test numbers are
+    checked against their own curves and the verdict is written to the submission's sidecar
+    (``verification/<name>.json`` in ``dest``); a contradiction is a note, the runs stay imported and
+    marked ``contradicted``.
     """
     sub = load(path)
     notes = check_tasks(sub)
@@ -386,11 +526,157 @@ def import_submission(path: Path | str, dest: Path | str) -> tuple[Submission, l
                                f"remove {dest}/runs/{run_id}.parquet to replace it")
             skipped.append(run_id)
             continue
-        rows = [{**r, "source": source} for r in sub.runs[run_id].to_pylist()]
+        rows = [{**r, "source": source, **{c: claimed(r[c]) for c in CLAIMED_COLUMNS}} for r in sub.runs[run_id].to_pylist()]
         write_table(dest, "curves", run_id, sub.curves[run_id].to_pylist())
         write_table(dest, "runs", run_id, rows)  # written last: marks the run complete
         imported.append(run_id)
+    problems = consistency_problems(sub)
+    record = read_verification(dest, sub.name)
+    runs_rec = dict(record.get("runs", {})) if record.get("checksum") == sub.manifest["checksum"] else {}
+    for run_id in sorted(sub.runs):
+        entry = runs_rec.get(run_id, {"status": "submitted", "checks": []})
+        checks = [c for c in entry.get("checks", []) if c.get("kind") != "curves"]
+        if run_id in problems:
+            checks.append({"kind": "curves", "status": "contradicted", "detail": "; ".join(problems[run_id])})
+        else:
+            checks.append({"kind": "curves", "status": "consistent", "detail": "test and validation numbers agree "
+                           "with the run's own curves"})
+        runs_rec[run_id] = {"status": _run_status(checks), "checks": checks}
+    write_verification(dest, sub, runs_rec)
+    for run_id, msgs in sorted(problems.items()):
+        notes.append(f"run {run_id} contradicts its own curves ({'; '.join(msgs)}): marked contradicted")
     return sub, imported, skipped, notes
+
+
+# -- consistency and verification records -----------------------------------------------------------
+TEST_VAL_Z = 5.0  # binomial standard errors allowed between test and validation accuracy
+TEST_VAL_FLOOR = 0.1  # and never less than this (tasks whose val and test differ in kind, e.g. holdouts)
+
+
+def consistency_problems(sub: Submission) -> dict[str, list[str]]:
+    """run_id -> ways its recorded numbers contradict its own curves, without any rerun.
+
+    The gate's curve checks (``benchmark.gate.compare.consistency``: recorded validation score = the
+    curve's best point, steps-to-threshold = the curve's first crossing) plus one of its own: the test
+    score sits within sampling noise of the validation score of the selected step (``TEST_VAL_Z``
+    binomial standard errors of both splits, at least ``TEST_VAL_FLOOR``). An LSTM claiming 0.99 whose
+    curve never left 0.5 fails both.
+    """
+    import pandas as pd
+
+    runs = pd.concat([t.to_pandas() for t in sub.runs.values()], ignore_index=True)
+    curves = pd.concat([t.to_pandas() for t in sub.curves.values()], ignore_index=True)
+    out: dict[str, list[str]] = {}
+    try:
+        from .gate.compare import consistency, val_curves
+
+        out = {k: list(v) for k, v in consistency(runs, val_curves(curves)).items()}
+    except (ImportError, TypeError, AttributeError):  # the gate's API moved: keep the local checks below
+        out = {}
+    for run_id, rows in runs.groupby("run_id"):
+        main = rows[rows.metric != "loss"].set_index("split")
+        if not {"val", "test"} <= set(main.index):
+            continue
+        val, test = main.loc["val"], main.loc["test"]
+        if not (math.isfinite(val.value) and math.isfinite(test.value)):
+            continue
+        curve = curves[(curves.run_id == run_id) & (curves.metric == val.metric)]
+        at = curve[curve.step == val.selected_step].value
+        issues = out.setdefault(str(run_id), [])
+        if at.empty:
+            issues.append(f"its curve has no validation point at the selected step {int(val.selected_step)}")
+        elif not math.isclose(float(at.iloc[0]), float(val.value), abs_tol=1e-9):
+            issues.append(f"recorded val score {val.value:.4f} but its curve shows {float(at.iloc[0]):.4f} at the "
+                          f"selected step {int(val.selected_step)}")
+        p = min(max(float(val.value), 1e-3), 1 - 1e-3)
+        se = math.sqrt(p * (1 - p) / max(int(val.n_examples or 1), 1) + p * (1 - p) / max(int(test.n_examples or 1), 1))
+        tol = max(TEST_VAL_FLOOR, TEST_VAL_Z * se)
+        if abs(float(test.value) - float(val.value)) > tol:
+            issues.append(f"test {test.metric} {test.value:.4f} is {abs(test.value - val.value):.4f} away from its "
+                          f"validation score {val.value:.4f} (tolerance {tol:.4f})")
+        if not issues:
+            out.pop(str(run_id))
+    return out
+
+
+def _run_status(checks: list[dict[str, Any]]) -> str:
+    states = {c.get("status") for c in checks}
+    if "contradicted" in states:
+        return "contradicted"
+    return "verified" if "verified" in states else "submitted"
+
+
+def verification_path(dest: Path | str, name: str) -> Path:
+    return Path(dest) / VERIFICATION_DIR / f"{check_name(name)}.json"
+
+
+def read_verification(dest: Path | str, name: str) -> dict[str, Any]:
+    path = verification_path(dest, name)
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise FptError(f"verification record {path} is unreadable ({exc}); delete it and re-add the submission") from exc
+    return data if isinstance(data, dict) else {}
+
+
+def submission_status(runs: dict[str, dict[str, Any]]) -> str:
+    """A submission is contradicted if any run is, verified if a rerun sample agreed, else submitted."""
+    states = {r.get("status") for r in runs.values()}
+    if "contradicted" in states:
+        return "contradicted"
+    return "verified" if "verified" in states else "submitted"
+
+
+def write_verification(dest: Path | str, sub: Submission, runs: dict[str, dict[str, Any]],
+                       method: str | None = None) -> Path:
+    """Write the submission's sidecar (atomically): overall verdict, per-run verdicts and checks, note."""
+    path = verification_path(dest, sub.name)
+    old = read_verification(dest, sub.name)
+    record = {
+        "fptbench_verification": 1,
+        "submission": sub.name,
+        "source": f"submitted:{sub.name}",
+        "checksum": sub.manifest["checksum"],
+        "note": sub.manifest.get("note", ""),
+        "status": submission_status(runs),
+        "method": method or (old.get("method", "") if old.get("checksum") == sub.manifest["checksum"] else ""),
+        "runs": {k: runs[k] for k in sorted(runs)},
+    }
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def verification_status(dirs: list[Path | str] | tuple[Path | str, ...]) -> dict[str, str]:
+    """Badges for the leaderboard: ``{run_id or "submitted:<name>": "submitted" | "verified" | "contradicted"}``.
+
+    Reads every ``verification/*.json`` sidecar under ``dirs`` (the submissions directories; harness
+    results directories have none). A run's own verdict wins over nothing; a run of a submission whose
+    sample was contradicted is ``contradicted`` too (the submission failed its audit), and a run of a
+    verified submission that was not in the rerun sample is ``verified`` (the sample vouches for it).
+    Submitted runs with no sidecar are simply absent: show them as ``submitted``.
+    """
+    out: dict[str, str] = {}
+    for d in dirs:
+        folder = Path(d) / VERIFICATION_DIR
+        if not folder.is_dir():
+            continue
+        for f in sorted(folder.glob("*.json")):
+            try:
+                rec = json.loads(f.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue  # a damaged sidecar vouches for nothing: those runs stay "submitted"
+            if not isinstance(rec, dict) or not isinstance(rec.get("runs"), dict):
+                continue
+            overall = rec.get("status") if rec.get("status") in STATUSES else "submitted"
+            if isinstance(rec.get("source"), str):
+                out[rec["source"]] = overall
+            for run_id, r in rec["runs"].items():
+                own = r.get("status") if isinstance(r, dict) and r.get("status") in STATUSES else "submitted"
+                out[str(run_id)] = own if own == "contradicted" or overall == "submitted" else overall
+    return out
 
 
 def summarize(sub: Submission) -> str:
@@ -406,4 +692,5 @@ def read_manifest(path: Path | str) -> dict[str, Any]:
 
 
 __all__ = ["pack", "load", "import_submission", "Submission", "check_name", "read_manifest", "summarize",
-           "adapter_source"]
+           "adapter_source", "consistency_problems", "verification_status", "write_verification", "read_verification",
+           "check_text", "control_char"]

@@ -64,7 +64,7 @@ class _ProbeDone(Exception):
 def probe_speed(job: Job, steps: int = 6) -> Speed:
     """Time ``steps`` training steps of ``job``'s configuration in a throw-away results directory."""
     from .errors import FptError
-    from .executors.job import _threads
+    from .executors.job import pinned_threads
     from .trainer import Trainer
 
     budget = replace(job.config.budget, steps=max(steps + 1, 2), eval_at_start=False, eval_every=10**9,
@@ -79,7 +79,7 @@ def probe_speed(job: Job, steps: int = 6) -> Speed:
 
     with tempfile.TemporaryDirectory(prefix="fptbench-probe-") as tmp:
         try:
-            with _threads(job.resources.num_cpus if job.pin_threads else None):
+            with pinned_threads(job.resources.num_cpus if job.pin_threads else None):
                 Trainer(cfg, tmp, progress=False, on_step=on_step).run()
         except _ProbeDone:
             pass

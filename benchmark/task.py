@@ -183,7 +183,7 @@ class Task(abc.ABC):
         )[:16]
 
 
-TASKS: Registry[type[Task]] = Registry("task", "fptbench.tasks")
+TASKS: Registry[type[Task]] = Registry("task", "fptbench.tasks", declared_builtins=True)
 
 
 def register_task(name: str):

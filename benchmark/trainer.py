@@ -201,7 +201,9 @@ class Trainer:
 
     def _forward(self, model: nn.Module, batch: Batch) -> torch.Tensor:
         b = batch.to(self.device)
-        model = getattr(self, "_compiled", None) or model
+        compiled = getattr(self, "_compiled", None)
+        if compiled is not None:
+            model = compiled
         with self._autocast():
             out = model(b.x, b.mask)
         spec = self.task.spec
@@ -269,6 +271,39 @@ class Trainer:
         opt.load_state_dict(payload["optimizer"])
         return RunState(**payload["state"])
 
+    def train_step(self, model: nn.Module, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
+                   params: list[nn.Parameter], batch: Batch, step: int,
+                   count_flops: bool = False) -> tuple[torch.Tensor, int | None]:
+        """One training step exactly as every run takes it (also what ``fptbench bench`` times).
+
+        Forward under autocast and the step's forked RNG, loss in fp32, backward, clip, Adam. A
+        non-finite loss returns before touching gradients or weights. With ``count_flops`` the
+        forward and backward run under torch's FLOP counter (same kernels, same numbers).
+        """
+        box: list[torch.Tensor] = []
+
+        def forward_backward() -> None:
+            out = self._forward(model, batch)
+            loss = self.task.loss(out.float(), batch.y.to(self.device))
+            box.append(loss)
+            if torch.isfinite(loss):
+                opt.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+
+        flops = None
+        with seeded(step_seed(self.cfg.seed, step), self.device):
+            if count_flops:
+                flops = count_step_flops(forward_backward)
+            else:
+                forward_backward()
+        loss = box[0]
+        if torch.isfinite(loss):
+            scaler.unscale_(opt)
+            torch.nn.utils.clip_grad_norm_(params, self.budget.grad_clip)
+            scaler.step(opt)
+            scaler.update()
+        return loss, flops
+
     # -- the loop ----------------------------------------------------------------------------
     def run(self) -> str:
         """Train, evaluate, write results. Returns the status: finished, diverged or skipped."""
@@ -306,29 +341,13 @@ class Trainer:
         while state.step < budget.steps:
             t0 = time.perf_counter()
             batch = task.train_batch(np.random.default_rng([cfg.seed, state.step]), budget.batch_size, state.step, cfg.seed)
-            with seeded(step_seed(cfg.seed, state.step), self.device):
-                loss_box: list[torch.Tensor] = []
-
-                def forward_backward() -> None:
-                    out = self._forward(model, batch)
-                    loss = task.loss(out.float(), batch.y.to(self.device))
-                    loss_box.append(loss)
-                    if torch.isfinite(loss):
-                        opt.zero_grad(set_to_none=True)
-                        scaler.scale(loss).backward()
-
-                if state.flops_per_step is None:  # the counter observes this real step; numbers are unchanged
-                    state.flops_per_step = count_step_flops(forward_backward)
-                else:
-                    forward_backward()
-                loss = loss_box[0]
+            loss, flops = self.train_step(model, opt, scaler, params, batch, state.step,
+                                          count_flops=state.flops_per_step is None)
+            if flops is not None:  # the counter observed this real step; its numbers are unchanged
+                state.flops_per_step = flops
             if not torch.isfinite(loss):
                 status = "diverged"
                 break
-            scaler.unscale_(opt)
-            torch.nn.utils.clip_grad_norm_(params, budget.grad_clip)
-            scaler.step(opt)
-            scaler.update()
             state.train_time_s += time.perf_counter() - t0
             state.loss_sum += float(loss.detach())
             state.loss_n += 1

@@ -32,7 +32,7 @@ from benchmark.errors import FptError
 from .markup import code, value
 from .metrics import Metric, get_metric
 from .paper import PaperValue, paper_value
-from .specs import ANY, RowSpec, TableSpec
+from .specs import ANY, RowSpec, TableSpec, get_run_selection
 
 HARNESS = "harness"
 
@@ -125,14 +125,17 @@ class TableResult:
 
 COMPARABILITY_KEYS = ("paper_comparability", "comparability")
 COMPARABLE = ("", "exact", "comparable", "same")
+FALSE = ("false", "no", "0")
 
 
 def task_comparability(task: str) -> str:
     """How a task's evaluation differs from the paper's, as its plugin declares it; '' when it does not.
 
-    Read generically from the task's ``TaskSpec``: an attribute or an ``options`` entry named
-    ``paper_comparability`` (or ``comparability``) holding a note; an empty value or ``exact`` means the
-    evaluation is the paper's. The report names no task: whatever a plugin declares is shown.
+    Read generically from the task's ``TaskSpec`` (the report names no task): ``options
+    ["paper_comparable"]`` = ``"false"`` flags it, with ``options["comparability_note"]`` as the reason
+    (``"true"``: the paper's evaluation, nothing flagged); or an attribute or ``options`` entry named
+    ``paper_comparability`` (or ``comparability``) holding the note itself, where an empty value or
+    ``exact`` means the paper's evaluation.
     """
     from benchmark.task import TASKS
 
@@ -142,11 +145,18 @@ def task_comparability(task: str) -> str:
         spec = TASKS.get(task).spec
     except (FptError, AttributeError):
         return ""
+    options = getattr(spec, "options", None) or {}
+    flag = options.get("paper_comparable", getattr(spec, "paper_comparable", None))
+    if flag is not None:
+        if str(flag).strip().lower() not in FALSE and flag is not False:
+            return ""
+        note = options.get("comparability_note") or getattr(spec, "comparability_note", "")
+        return value(note) if note else "evaluated differently from the paper (the task declares it)"
     for key in COMPARABILITY_KEYS:
-        for raw in (getattr(spec, key, None), (getattr(spec, "options", None) or {}).get(key)):
+        for raw in (getattr(spec, key, None), options.get(key)):
             note = _comparability_text(raw)
             if note:
-                return note
+                return value(note)
     return ""
 
 
@@ -172,7 +182,7 @@ def task_absence_reason(task: str) -> str:
         ok, how = get_task(task).available()
     except FptError as exc:
         return f"task unavailable: {value(exc)}"
-    return "never run" if ok else f"needs data ({code(how)})"
+    return "never run" if ok else f"needs data (`{how}`)"  # backticks: a command (formats make it code)
 
 
 def dedupe_runs(runs: pd.DataFrame) -> pd.DataFrame:
@@ -253,6 +263,11 @@ def _cell(spec: TableSpec, metric: Metric, row: RowSpec, group: Group, task: str
         m &= rec.backbone == row.backbone
     mine = rec[m & (rec.source.fillna(HARNESS) == source)]
     backbones = {value(b) for b in mine.backbone}
+    how = ""
+    if row.runs and not mine.empty:  # a named run selection narrows the row's runs, e.g. to one learning rate
+        mine, how = get_run_selection(row.runs)(mine, runs)
+        if mine.empty:
+            return Cell(missing=how or "no run selected"), backbones
     if mine.empty:
         if source != HARNESS:
             return Cell(missing="not in this submission"), backbones
@@ -262,7 +277,7 @@ def _cell(spec: TableSpec, metric: Metric, row: RowSpec, group: Group, task: str
                             "render their results directories separately"), backbones
     finished = mine[mine.status == "finished"]
     diverged = mine[mine.status == "diverged"]
-    notes = []
+    notes = [how] if how else []
     other = mine[~mine.status.isin(["finished", "diverged"])]
     if len(other):
         notes.append(f"{len(other)} with status {','.join(sorted(value(s) for s in set(other.status)))}")
@@ -330,9 +345,27 @@ def _budget_note(profile: str, task: str, model: str, steps: list[int]) -> str:
     return f"{'/'.join(map(str, steps))} steps, profile budget {want}"
 
 
-def _derived_cell(num: Cell, den: Cell) -> Cell:
+def _paired_diff_cell(num: Cell, den: Cell) -> Cell:
+    """Per-seed differences over the seeds both rows ran, with the paired bootstrap interval as a note."""
+    from .uncertainty import paired_diff_ci
+
+    both = [s for s in num.seeds if s in den.seeds]
+    if not both:
+        return Cell(missing=f"no seed in common (seeds {list(num.seeds)} vs {list(den.seeds)})")
+    a = [num.values[num.seeds.index(s)] for s in both]
+    b = [den.values[den.seeds.index(s)] for s in both]
+    _, ci = paired_diff_ci(a, b)
+    note = "one seed: no interval" if ci is None else f"95% CI {ci[0]:.1f} to {ci[1]:.1f}"
+    return Cell(tuple(x - y for x, y in zip(a, b)), tuple(both), None, (note,))
+
+
+def _derived_cell(num: Cell, den: Cell, op: str = "ratio") -> Cell:
+    if op == "diff" and num.ok and not den.ok:
+        return Cell(missing=f"control missing ({den.missing or 'no number'})", derived=True)
     if not num.ok or not den.ok:
         return Cell(missing="needs both rows", derived=True)
+    if op == "diff":
+        return _paired_diff_cell(num, den)
     if den.mean == 0 or not math.isfinite(num.mean / den.mean):  # type: ignore[operator]
         return Cell(missing="division by zero", derived=True)
     return Cell((num.mean / den.mean,), (), None, (), derived=True)  # type: ignore[operator]
@@ -356,7 +389,7 @@ def compute_table(spec: TableSpec, group: Group, runs: pd.DataFrame, rec: pd.Dat
             cells[task], bbs = _cell(spec, metric, row, group, task, rec, runs, absence)
             backbones |= bbs
         shown = ", ".join(sorted(backbones)) or _expected_backbone(row, group)
-        paper = {t: paper_value(spec.paper_table, row.paper_row, t) for t in spec.tasks}
+        paper = {t: paper_value(row.paper_table or spec.paper_table, row.paper_row, t) for t in spec.tasks}
         if row.paper_backbone:
             paper_bb = row.paper_backbone
         elif row.backbone != ANY:
@@ -369,7 +402,7 @@ def compute_table(spec: TableSpec, group: Group, runs: pd.DataFrame, rec: pd.Dat
         submitted += _submitted_rows(spec, metric, row, group, rec, runs, absence)
     for d in spec.derived:
         num, den = by_label[d.numerator], by_label[d.denominator]
-        cells = {t: _derived_cell(num.cells[t], den.cells[t]) for t in spec.tasks}
+        cells = {t: _derived_cell(num.cells[t], den.cells[t], d.op) for t in spec.tasks}
         paper = {t: paper_value(spec.paper_table, d.paper_row, t) for t in spec.tasks}
         result.rows.append(RowResult(d.label, "", "", cells, paper, derived=True))
     result.rows += submitted  # after the harness's rows and never inside them

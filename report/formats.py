@@ -168,7 +168,7 @@ def grid(t: TableResult, legend: Legend, pm: str = "±") -> tuple[list[str], lis
             c = row.cells[task]
             if c.diverged:
                 legend.diverged()
-            ours.append(ours_text(c, d, pm) if c.ok else f"missing [{legend.mark(c.missing or 'no value')}]")
+            ours.append(ours_text(c, d, pm) if c.ok else f"missing [{legend.mark(from_backticks(c.missing or 'no value'))}]")
         line = [f"{row.label} — ours" if row.source == HARNESS else row.label, row.backbone or "", *ours]
         if t.spec.average:
             avg = row.average(tasks)

@@ -68,6 +68,10 @@ def _render_into(target: Path, results_dirs: Sequence[Path], shown_results: Sequ
         path = target / fmt.filename
         path.write_text(fmt.write(data), encoding="utf-8")
         written.append(path)
+    if not tables:  # the paper's claims checked on these results: claims.md, claims.json (report/claims/)
+        from .claims import render_claims
+
+        written += render_claims(runs, target, absence, shown_results[0] if shown_results else "RESULTS")
     manifest = {
         "fptbench_report": 1,
         "formats": list(formats),

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from benchmark.errors import FptError
 from benchmark.registry import Registry
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ANY = "any"
 
@@ -41,6 +44,8 @@ class RowSpec:
     options: tuple[tuple[str, str], ...] | None = ()
     paper_row: str | None = None
     paper_backbone: str | None = None  # what the paper's number for this row used; None: the table's
+    paper_table: str | None = None  # the paper CSV table of this row's ``paper_row``; None: the table's
+    runs: str | None = None  # a named run selection (``register_run_selection``) narrowing a cell's runs
 
     def __post_init__(self) -> None:
         if not self.label or not self.model:
@@ -54,7 +59,12 @@ class RowSpec:
 
 @dataclass(frozen=True)
 class DerivedRow:
-    """A row computed from two rows of ours, e.g. Table 6's speed-up = random / fpt steps."""
+    """A row computed from two rows of ours, e.g. Table 6's speed-up = random / fpt steps.
+
+    ``op="ratio"``: numerator mean / denominator mean (one number). ``op="diff"``: numerator minus
+    denominator seed by seed over the seeds both ran (a paired difference, e.g. the transfer gain of a
+    pretrained row over its control): the cell holds the per-seed differences, so it shows their mean,
+    spread and count, with the paired bootstrap interval as a note."""
 
     label: str
     numerator: str  # label of a RowSpec
@@ -63,8 +73,8 @@ class DerivedRow:
     op: str = "ratio"
 
     def __post_init__(self) -> None:
-        if self.op != "ratio":
-            raise FptError(f"derived row '{self.label}': only op='ratio' is supported, got {self.op!r}")
+        if self.op not in ("ratio", "diff"):
+            raise FptError(f"derived row '{self.label}': op must be 'ratio' or 'diff', got {self.op!r}")
 
 
 @dataclass(frozen=True)
@@ -98,7 +108,28 @@ class TableSpec:
             raise FptError(f"table '{self.name}' repeats a task column")
 
 
-TABLE_SPECS: Registry[TableSpec] = Registry("table", "fptbench.tables")
+TABLE_SPECS: Registry[TableSpec] = Registry("table", "fptbench.tables", declared_builtins=True)
+
+# A run selection narrows the runs matching a row in one cell (one task, one group) before the cell's
+# statistics, e.g. to the learning rate chosen on validation (report/tables/selection.py). It returns
+# the kept run records and a note shown with the cell (or, when nothing is kept, the missing reason).
+RunSelection = Callable[["pd.DataFrame", "pd.DataFrame"], "tuple[pd.DataFrame, str]"]
+RUN_SELECTIONS: dict[str, RunSelection] = {}
+
+
+def register_run_selection(name: str, fn: RunSelection) -> RunSelection:
+    """Register ``fn(cell_records, runs) -> (kept_records, note)`` under ``name`` for ``RowSpec.runs``."""
+    if name in RUN_SELECTIONS and RUN_SELECTIONS[name] is not fn:
+        raise FptError(f"run selection '{name}' is registered twice; rename one")
+    RUN_SELECTIONS[name] = fn
+    return fn
+
+
+def get_run_selection(name: str) -> RunSelection:
+    try:
+        return RUN_SELECTIONS[name]
+    except KeyError:
+        raise FptError(f"unknown run selection '{name}'; known: {', '.join(sorted(RUN_SELECTIONS)) or 'none'}") from None
 
 
 def register_table(spec: TableSpec) -> TableSpec:
@@ -121,5 +152,5 @@ def all_tables() -> list[TableSpec]:
     return sorted(specs, key=lambda s: (s.order, s.name))
 
 
-__all__ = ["ANY", "DerivedRow", "RowSpec", "TableSpec", "TABLE_SPECS", "all_tables", "get_table", "register_table"
-           ]
+__all__ = ["ANY", "DerivedRow", "RUN_SELECTIONS", "RowSpec", "TableSpec", "TABLE_SPECS", "all_tables", "get_run_selection",
+           "get_table", "register_run_selection", "register_table"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
 import shutil
 import threading
@@ -26,7 +27,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: .venv/bin/pip install playwright")
 if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-    pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium (or set FPTBENCH_CHROMIUM)", allow_module_level=True)
+    pytest.skip(f"no Chromium at {CHROMIUM}; enable this test with: sudo apt-get install -y chromium "
+                "(or FPTBENCH_CHROMIUM=/path/to/chromium)", allow_module_level=True)
 
 
 def _copy_as_task(src: Path, dst: Path, model: str, task: str) -> None:
@@ -59,7 +61,42 @@ def site(tmp_path_factory) -> Path:
         torch.set_num_threads(threads)
     _copy_as_task(results, root / "extra", "fpt", "bit-xor-b")
     build_site([results, root / "extra"], root / "site")
+    # a second site for the transfer question: every row complete on the open track's declared tasks (ranked,
+    # with rank intervals), a random-frozen control for fpt, and a train_fraction run for the efficiency page
+    from report.leaderboard.data import declared_tasks
+
+    more = root / "more"
+    for model in ("fpt", "full", "lstm"):
+        for task in declared_tasks("open")[0]:
+            if task != "bit-xor":
+                _clone(results, more, model, f"-{task}", task=task)
+    _clone(results, more, "fpt", "-rf", model="random-frozen", model_family="frozen-random-transformer",
+           config={"model": "random-frozen"}, test_value=0.5)
+    _clone(results, more, "fpt", "-f01", budget={"train_fraction": 0.1}, test_value=0.6)
+    build_site([results, more], root / "site2")
     return root / "site"
+
+
+def _clone(src: Path, dst: Path, source_model: str, suffix: str, *, config: dict | None = None, budget: dict | None = None,
+           test_value: float | None = None, **changes) -> None:
+    """Real rows of ``source_model`` with changed columns / config / test accuracy (no extra training)."""
+    for f in sorted((src / "runs").glob("*.parquet")):
+        rows = pq.read_table(f).to_pylist()
+        if rows[0]["model"] != source_model:
+            continue
+        rid = f"{f.stem}{suffix}"
+        out = []
+        for r in rows:
+            cfg = json.loads(r["config"])
+            cfg.update(config or {})
+            cfg["budget"].update(budget or {})
+            r = {**r, **changes, "run_id": rid, "config": json.dumps(cfg, sort_keys=True)}
+            if test_value is not None and r["split"] == "test" and r["metric"] != "loss":
+                r["value"] = test_value
+            out.append(r)
+        curves = pq.read_table(src / "curves" / f.name).to_pylist()
+        write_table(dst, "curves", rid, [{**r, "run_id": rid} for r in curves])
+        write_table(dst, "runs", rid, out)
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +137,9 @@ def test_page_loads_sorts_and_shows_missing(browser, server: str) -> None:
     col = next(i for i, h in enumerate(heads) if h.startswith("bit-xor") and not h.startswith("bit-xor-b"))
     col_b = next(i for i, h in enumerate(heads) if h.startswith("bit-xor-b"))
     assert len(_column(page, table, col)) == 3
+    # each model's number before any sort (the three differ, so a sort that moved only the numbers shows)
+    before = dict(zip(_column(page, table, 1), _column(page, table, col)))
+    assert sorted(before) == ["fpt", "full", "lstm"] and len(set(before.values())) == 3
 
     # a missing cell is shown as missing, with its reason
     missing = page.locator(f"{table} tbody td.missing").first
@@ -115,9 +155,8 @@ def test_page_loads_sorts_and_shows_missing(browser, server: str) -> None:
     page.click(f"{table} thead th:nth-child({col + 1})")
     vals = [float(v) for v in _column(page, table, col)]
     assert vals == sorted(vals)
-    # the sort moves whole rows: model names follow their numbers
-    models = _column(page, table, 1)
-    assert sorted(models) == ["fpt", "full", "lstm"]
+    # the sort moves whole rows: each model name still sits beside its own number
+    assert dict(zip(_column(page, table, 1), _column(page, table, col))) == before
 
     # a column with missing cells keeps them last in both directions
     for _ in range(2):
@@ -147,3 +186,62 @@ def test_works_from_file_url(browser, site: Path) -> None:
     page.click("#table-open thead th:nth-child(1)")
     assert page.get_attribute("#table-open thead th:nth-child(1)", "aria-sort") == "ascending"
     assert errors == []
+
+
+def _watch(page) -> list[str]:
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
+    return problems
+
+
+def _images_loaded(page) -> list[int]:
+    return page.eval_on_selector_all("img", "imgs => imgs.map(i => i.complete ? i.naturalWidth : -1)")
+
+
+def test_transfer_gain_ranks_plots_render(browser, site: Path) -> None:
+    page = browser.new_page()
+    problems = _watch(page)
+    page.goto((site.parent / "site2" / "index.html").as_uri(), wait_until="load")
+    # complete rows are ranked, each with its bootstrap rank interval
+    heads = page.eval_on_selector_all("#table-open thead th", "ths => ths.map(t => t.textContent)")
+    rank_col = heads.index("mean rank")
+    ranks = _column(page, "#table-open", rank_col)
+    assert len(ranks) == 4 and sum(v != "" for v in ranks) == 3  # random-frozen has bit-xor only: not ranked
+    texts = page.eval_on_selector_all(f"#table-open tbody td:nth-child({rank_col + 1}) small.ci",
+                                      "els => els.map(e => e.textContent)")
+    assert len(texts) == 3 and all(t.startswith("[") or t.startswith("no interval") for t in texts)
+    assert "norm. mean" in heads
+    # one seed per cell: shown as one seed, never as a tight interval
+    assert page.locator("#table-open tbody td.num small.ci", has_text="one seed").count() >= 3
+
+    # the gain table: fpt minus its random-frozen control, visible and sortable; missing controls say how to run them
+    gain = page.locator("#gain-open")
+    assert gain.is_visible()
+    cell = page.locator("#gain-open td.gain").first
+    assert cell.is_visible() and float(cell.get_attribute("data-v")) == pytest.approx(
+        float(page.locator("#table-open tbody tr", has_text="fpt").first.locator("td.num").nth(1).get_attribute("data-v"))
+        - 50.0)
+    missing = page.locator("#gain-open td.gain-missing").first
+    missing.locator("summary").click()
+    assert "fptbench run --task" in missing.locator("code").inner_text()
+    page.click("#gain-open thead th:nth-child(4)")
+    assert page.get_attribute("#gain-open thead th:nth-child(4)", "aria-sort") in ("ascending", "descending")
+
+    # compute table and Pareto plots: every image loads
+    assert page.locator("#compute-open tbody tr").count() >= 4
+    assert page.locator("figure.plot[data-axis=params] img").count() >= 1
+    sizes = _images_loaded(page)
+    assert sizes and all(w > 0 for w in sizes)
+    assert page.locator("#definitions dt", has_text="norm_score").count() == 1
+
+    # the data-efficiency page: its plot and table
+    page.click("a[href='efficiency.html']")
+    page.wait_for_load_state("load")
+    assert page.title().startswith("data efficiency")
+    sizes = _images_loaded(page)
+    assert len(sizes) == 1 and sizes[0] > 0
+    fractions = _column(page, "table.efficiency", 3)
+    assert fractions == ["0.1", "1.0"]
+    assert problems == []

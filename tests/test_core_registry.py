@@ -102,3 +102,15 @@ def test_collisions_are_errors():
 def test_bad_module_spec_is_one_clear_line():
     with pytest.raises(FptError, match="cannot import module 'no_such_mod'"):
         get_adapter("no_such_mod:Thing")
+
+
+def test_missing_builtin_declarations_name_the_cause(monkeypatch) -> None:
+    """Stale install metadata must fail loudly, not as "unknown model 'fpt'" (seen with an old egg-info)."""
+    import benchmark.registry as registry_mod
+    from benchmark.errors import FptError
+    from benchmark.registry import Registry
+
+    monkeypatch.setattr(registry_mod, "builtin_modules", lambda kind: [])
+    reg: Registry[object] = Registry("model", "fptbench.models", declared_builtins=True)
+    with pytest.raises(FptError, match="egg-info"):
+        reg.names()

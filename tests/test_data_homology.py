@@ -146,8 +146,7 @@ def test_truncated_archive_is_one_clear_error(data_root, tmp_path):
 
 # -- the FPT authors' evaluation (remote-homology-fpt 2.0) and the comparability flags ----------------
 def test_fpt_variant_skips_long_sequences_and_applies_the_authors_correction(data_root, tmp_path):
-    from tasks.remote_homology import FPT_ACCURACY_CORRECTION, IGNORE
-
+    correction, ignore = 0.9739, -100  # the authors' constant; cross-entropy's ignore_index
     records = tape_records()
     records["valid"][1]["primary"] = "A" * 1023  # 1025 tokens with <cls>, <sep>: skipped by the FPT code
     records["valid"][2]["primary"] = "C" * 1022  # exactly 1024 tokens: kept
@@ -156,7 +155,7 @@ def test_fpt_variant_skips_long_sequences_and_applies_the_authors_correction(dat
     labels = [r["fold_label"] for r in records["valid"]]
     for split in ("val", "test"):
         y = task.fixed_split(split).y
-        assert y.tolist() == [IGNORE if i == 1 else label for i, label in enumerate(labels)]
+        assert y.tolist() == [ignore if i == 1 else label for i, label in enumerate(labels)]
     # training skips the 1100-residue train sequence, as the FPT code skipped its batch
     x, y = task.arrays("train")
     assert len(x) == SIZES["train"] - 1 and max(len(s) for s in x) <= 1022
@@ -166,9 +165,9 @@ def test_fpt_variant_skips_long_sequences_and_applies_the_authors_correction(dat
     for i, label in enumerate(labels):
         out[i, 0, label] = 5.0
     test_y = task.fixed_split("test").y
-    assert float(task.scores(out, test_y).mean()) == pytest.approx(FPT_ACCURACY_CORRECTION, abs=1e-12)
+    assert float(task.scores(out, test_y).mean()) == pytest.approx(correction, abs=1e-12)
     out[0, 0, labels[0]] = -9.0  # one kept sequence wrong: 3 of 4 right
-    assert float(task.scores(out, test_y).mean()) == pytest.approx(FPT_ACCURACY_CORRECTION * 3 / 4, abs=1e-12)
+    assert float(task.scores(out, test_y).mean()) == pytest.approx(correction * 3 / 4, abs=1e-12)
     assert float(task.scores(out, test_y)[1]) == 0.0  # the skipped one scores nothing
     assert task.kept_fraction() == pytest.approx(4 / 5)
     # skipped sequences do not enter the loss; a batch of only skipped ones has loss 0, not NaN

@@ -111,6 +111,8 @@ class ShapedArray:
 
 @pytest.mark.parametrize("ctor,proto", [(bytearray, 2), (bytearray, 4), (bytes, 3), (bytes, 4)])
 def test_zero_filled_buffers_are_capped(ctor, proto):
+    with pytest.raises(FptError, match=rf"refusing {ctor.__name__}\({1 << 28}\)"):  # 256 MiB from a 30-byte pickle
+        safe_loads(pickle.dumps(SizedBuffer(ctor, 1 << 28), protocol=proto))
     from benchmark.data.safe_pickle import MAX_ALLOC_BYTES
 
     assert safe_loads(pickle.dumps(SizedBuffer(ctor, 16), protocol=proto)) == ctor(16)

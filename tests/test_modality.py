@@ -203,7 +203,7 @@ def test_bit_memory_pretraining_budget_follows_the_profile(tmp_cache):
     from baselines.bitmem_pretrained import pretrain_config
 
     assert pretrain_config("tiny-gpt2", "cpu", 0, None).budget.steps == 300
-    assert pretrain_config("tiny-gpt2", "paper", 0, None).budget.steps == 50_000
+    assert pretrain_config("tiny-gpt2", "paper", 0, None).budget.steps == 80_000
     assert pretrain_config("tiny-gpt2", "paper", 0, None).config_hash != pretrain_config("tiny-gpt2", "cpu", 0, None).config_hash
 
 

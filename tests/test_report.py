@@ -183,7 +183,7 @@ def test_missing_cells_say_why_and_averages_over_them_are_empty(rendered):
     csv = rendered["csv"]
     assert _cell(csv, "table1", "LSTM", "bit-xor").missing_reason == "never run"
     assert _cell(csv, "table1", "LSTM", "bit-xor").ours_mean == ""
-    assert "needs data (fptbench data prepare" in _cell(csv, "table1", "FPT", "mnist").missing_reason
+    assert "needs data (`fptbench data prepare" in _cell(csv, "table1", "FPT", "mnist").missing_reason
     avg = _cell(csv, "table1", "FPT", "(average)")
     assert avg.ours_mean == "" and avg.paper_value != ""  # ours has 1 of 7 tasks: no average, paper has all 7
     assert avg.coverage == "1/7"

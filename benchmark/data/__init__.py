@@ -49,7 +49,7 @@ class DatasetSpec:
     hub: "HubSource | None" = None  # a pinned hub copy that prepares the same files (``--source hub``)
 
 
-DATASETS: Registry[DatasetSpec] = Registry("dataset", "fptbench.datasets")
+DATASETS: Registry[DatasetSpec] = Registry("dataset", "fptbench.datasets", declared_builtins=True)
 
 
 def register_dataset(spec: DatasetSpec) -> DatasetSpec:

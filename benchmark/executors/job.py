@@ -8,11 +8,13 @@ and the run's checkpoint lets the next sweep resume it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from ..grid import Job
 
@@ -28,24 +30,20 @@ class Outcome:
     pid: int = 0
 
 
-def _threads(n: int | None):
-    import contextlib
-
+@contextlib.contextmanager
+def pinned_threads(n: int | None) -> Iterator[None]:
+    """Run with ``n`` torch threads (None: leave the process's setting), restoring the old count after."""
     import torch
 
-    @contextlib.contextmanager
-    def pinned():
-        if n is None:
-            yield
-            return
-        before = torch.get_num_threads()
-        torch.set_num_threads(n)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(before)
-
-    return pinned()
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def run_job(job: Job, results: str) -> Outcome:
@@ -59,7 +57,7 @@ def run_job(job: Job, results: str) -> Outcome:
     cfg = job.config
     start_step = _checkpoint_step(checkpoint_path(Path(results), cfg.run_id))
     try:
-        with _threads(job.resources.num_cpus if job.pin_threads else None):
+        with pinned_threads(job.resources.num_cpus if job.pin_threads else None):
             status = run(cfg, results, progress=False)
     except FptError as exc:
         return Outcome(cfg.run_id, "failed", time.perf_counter() - t0, error=str(exc), **where)

@@ -130,12 +130,12 @@ def profile_lr(profile: str, task: str, model: str) -> float | None:
 
 
 def claim_groups(rec: pd.DataFrame) -> list[Group]:
-    """The (profile, language backbone) groups with plain FPT runs; a placeholder when there are none.
+    """The (profile, language backbone) groups with FPT runs; a placeholder when there are none.
 
     Ordered paper protocol first, then ``cpu-long``, ``cpu``, then other profiles by name: the first
     group is the headline (README).
     """
-    fpt = rec[(rec.model == "fpt") & (rec.options.map(len) == 0) & (rec.source == "harness")]
+    fpt = rec[(rec.model == "fpt") & (rec.source == "harness")]  # plain or preset (ablation) runs
     fpt = fpt[fpt.pretrained_on.str.lower().str.startswith("language")]
     pairs = sorted({(p, b) for p, b in zip(fpt.profile, fpt.backbone)},
                    key=lambda pb: (PROFILE_ORDER.index(pb[0]) if pb[0] in PROFILE_ORDER else len(PROFILE_ORDER), pb))
@@ -177,7 +177,10 @@ class ClaimContext:
 
     def runs_of(self, task: str, key: RowKey) -> pd.DataFrame:
         r = self.rec
-        m = (r.task == task) & (r.model == key.model) & (r.backbone == self.backbone_of(key))
+        # a row without a pinned backbone takes the group's, or "none" for backbone-free models (the LSTM),
+        # as the report's tables do
+        backbones = [key.backbone] if key.backbone is not None else [self.group.backbone, "none"]
+        m = (r.task == task) & (r.model == key.model) & r.backbone.isin(backbones)
         m &= r.options.map(lambda o: o == key.options)
         mine = r[m]
         if key.lr == PROFILE_LR:
@@ -221,8 +224,9 @@ class ClaimContext:
         parts += ["--profile", self.group.profile]
         for k, v in key.options_dict().items():
             parts += ["--option", f"{k}={v if isinstance(v, str) else json.dumps(v)}"]
-        if lr is not None:
-            parts += ["--budget", f"lr={lr:g}"]
+        fixed = profile_lr(self.group.profile, task, key.model)
+        if lr is not None and (fixed is None or abs(lr - fixed) > 1e-12 * max(1.0, lr)):
+            parts += ["--budget", f"lr={lr:g}"]  # the profile's own lr needs no override (same run, same hash)
         parts += ["--results", self.results_hint]
         cmd = " ".join(shlex.quote(p) for p in parts)
         if len(seeds) == 1:

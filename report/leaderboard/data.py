@@ -257,7 +257,7 @@ def _finite(x: Any) -> float | None:
 
 def _ci(values: list[float]) -> list[float] | None:
     ci = unc.bootstrap_mean_ci(values, n_boot=N_BOOT, seed=BOOT_SEED)
-    return None if ci is None else [round(ci[0], 6), round(ci[1], 6)]
+    return None if ci is None else [ci[0], ci[1]]
 
 
 def declared_tasks(track: str) -> tuple[list[str], str]:
@@ -464,8 +464,8 @@ def _gains(rows: list[Row], track: Track) -> None:
                         a = [cell.values[cell.seeds.index(s)] for s in both]
                         b = [ccell.values[ccell.seeds.index(s)] for s in both]
                         mean, ci = unc.paired_diff_ci(a, b, n_boot=N_BOOT, seed=BOOT_SEED)
-                        g = GainVs(control_model, control.slug, round(mean, 6),  # type: ignore[union-attr]
-                                   None if ci is None else [round(ci[0], 6), round(ci[1], 6)], len(both),
+                        g = GainVs(control_model, control.slug, mean,  # type: ignore[union-attr]
+                                   None if ci is None else [ci[0], ci[1]], len(both),
                                    "" if len(both) == len(cell.seeds) else
                                    f"paired over seeds {both} only (control lacks {sorted(set(cell.seeds) - set(both))})")
                 cell.gains[control_model] = g
@@ -504,7 +504,7 @@ def _build_track(name: str, tr: pd.DataFrame) -> Track:
     declared, source = declared_tasks(name)
     extra = sorted(set(tr.task) - set(declared)) if not tr.empty else []
     tasks = declared + extra
-    metrics = {t: "/".join(_unique(tr[tr.task == t].metric)) or "accuracy" for t in tasks}
+    metrics = {t: ("/".join(_unique(tr[tr.task == t].metric)) if not tr.empty else "") or "accuracy" for t in tasks}
     chance = {}
     for t in tasks:
         rate = majority_rate(t)
@@ -536,20 +536,25 @@ def _build_track(name: str, tr: pd.DataFrame) -> Track:
 
 
 def _efficiency(per_run: pd.DataFrame) -> list[EfficiencyPoint]:
-    """Accuracy against train_fraction for every (task, model, backbone, profile) that ran a fraction < 1."""
-    sub = per_run[per_run.budget_changes == "{}"]
-    groups = sub[sub.train_fraction < 1.0][["task", "model", "backbone", "profile"]].drop_duplicates()
+    """Accuracy against train_fraction for every (task, model, backbone, profile, budget) that ran a fraction < 1.
+
+    The fraction-1 point is the same configuration's ordinary run. A modified budget is labelled
+    ``<profile>*`` like a track row."""
+    sub = per_run[(per_run.options == "{}") & (per_run.source == "harness")]
+    key = ["task", "model", "backbone", "profile", "budget_changes"]
+    groups = sub[sub.train_fraction < 1.0][key].drop_duplicates()
     out = []
     for g in groups.itertuples(index=False):
-        runs = sub[(sub.task == g.task) & (sub.model == g.model) & (sub.backbone == g.backbone)
-                   & (sub.profile == g.profile) & (sub.options == "{}") & (sub.source == "harness")]
+        runs = sub
+        for k in key:
+            runs = runs[runs[k] == getattr(g, k)]
+        label = str(g.profile) + ("*" if g.budget_changes != "{}" else "")
         for frac, fr in runs.groupby("train_fraction", sort=True):
             ok = fr[(fr.status == "finished") & fr.value.notna()].sort_values("seed")
             vals = [PCT * float(v) for v in ok.value]
-            out.append(EfficiencyPoint(str(g.task), str(g.model), str(g.backbone), str(g.profile), float(frac),
+            out.append(EfficiencyPoint(str(g.task), str(g.model), str(g.backbone), label, float(frac),
                                        float(sum(vals) / len(vals)) if vals else None, _ci(vals) if vals else None,
                                        len(vals), [int(s) for s in ok.seed], sorted(fr.run_id)))
-    # the controls of each pretrained model on the same task get their curve too (if they ran fractions)
     return sorted(out, key=lambda p: (p.task, p.model, p.backbone, p.profile, p.fraction))
 
 
@@ -604,8 +609,8 @@ def _verification(dirs: list[Any], rows: list[Row], notes: list[str]) -> None:
             continue
         ids = [i for c in r.cells.values() for i in c.run_ids]
         found = [str(status[i]) for i in ids if i in status]
-        if not found and r.submitted_by in status:
-            found = [str(status[r.submitted_by])]
+        if not found and r.source in status:  # the submission's overall verdict ("submitted:<name>")
+            found = [str(status[r.source])]
         if found:
             r.verification = max(found, key=lambda s: order.get(s, 1))
 

@@ -49,7 +49,11 @@ def build_site(results: Iterable[Path | str], out: Path | str) -> tuple[Leaderbo
         cost_plots, eff_plots = _write_plots(board, tmp / "plots")
         written += [out / "plots" / f for fs in cost_plots.values() for _, _, f in fs]
         written += [out / f for f in eff_plots.values()]
-        (tmp / "index.html").write_text(render_index(board, data_json, cost_plots), encoding="utf-8")
+        index_html = render_index(board, data_json, cost_plots)
+        from report.claims.html import insert_claims_section  # the paper's claims, checked (report/claims/)
+
+        index_html = insert_claims_section(index_html, runs, str(results[0]) if results else "RESULTS")
+        (tmp / "index.html").write_text(index_html, encoding="utf-8")
         (tmp / "efficiency.html").write_text(render_efficiency(board, eff_plots), encoding="utf-8")
         (tmp / "leaderboard.json").write_text(data_json + "\n", encoding="utf-8")
         (tmp / "models").mkdir()

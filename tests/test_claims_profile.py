@@ -1,0 +1,92 @@
+"""The ``cpu-long`` profile and its grids produce every row the claims compare (no training here).
+
+A synthetic runs frame is built from the profile's suite and the ``cpu-long-*`` grid files exactly as
+they expand (task, model, backbone, seed, preset, lr), and the claims are checked on it: every claim
+must be *measured* on the tasks the profile is for. Dropping a row from the suite (a mutation) leaves
+a claim unmeasured, which the second test proves.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from benchmark.grid import load_grid
+from benchmark.profiles import get_profile
+from report.claims import NOT_MEASURED, evaluate_claims
+from test_claims import ABSENCE, frame, run_rows
+
+GRIDS = ("cpu-long-ablation-bitxor", "cpu-long-ablation-mnist", "cpu-long-lr-fpt", "cpu-long-lr-full")
+# (claim, tasks it must be measured on by cpu-long)
+COVERAGE = {
+    "bit-tasks-solved": ("bit-memory", "bit-xor"),
+    "fpt-matches-scratch": ("bit-memory", "bit-xor", "mnist"),
+    "language-beats-random": ("bit-memory", "bit-xor", "mnist", "listops"),
+    "fpt-converges-faster": ("bit-memory", "bit-xor", "mnist"),
+    "modality-ordering": ("bit-xor", "mnist"),
+    "ablation-ordering": ("bit-xor", "mnist"),
+    "tuned-lr-full-overtakes": ("mnist",),
+}
+
+
+def _lr(profile, task: str, model: str) -> float:
+    return profile.budget(task, model, 3e-4 if model == "lstm" else None).lr
+
+
+def cpu_long_frame(drop: tuple[str, str] | None = None) -> pd.DataFrame:
+    """What `fptbench sweep --profile cpu-long` plus the cpu-long grids would write (values are placeholders)."""
+    profile = get_profile("cpu-long")
+    runs, seen = [], set()
+
+    def add(task, model, backbone, seed, lr, options):
+        key = (task, model, backbone, seed, lr, tuple(sorted(options.items())))
+        if key in seen or (task, model) == drop:
+            return  # a grid run at the profile's lr is the suite's own run
+        seen.add(key)
+        pre = "images" if backbone == "dinov2-s" else "language"
+        runs.append(run_rows(task, model, seed, 0.5 + 0.01 * seed, backbone=backbone, lr=lr, options=options,
+                             profile="cpu-long", pretrained_on=pre, stt=100))
+
+    for e in profile.suite:
+        for s in e.seeds:
+            add(e.task, e.model, e.backbone or "none", s, _lr(profile, e.task, e.model), {})
+    for name in GRIDS:
+        g = load_grid(name)
+        assert g.profile == "cpu-long"
+        for task in g.tasks:
+            for model in g.models:
+                for bb in g.backbones:
+                    for preset in g.presets:
+                        for lr in g.lrs:
+                            for s in g.seeds:
+                                add(task, model, bb, s, lr if lr is not None else _lr(profile, task, model),
+                                    {"preset": preset} if preset else {})
+    return frame(*runs)
+
+
+def _unmeasured(runs: pd.DataFrame) -> dict[str, list[str]]:
+    (group, results), = evaluate_claims(runs, ABSENCE)
+    assert (group.profile, group.backbone) == ("cpu-long", "minilm-l6")
+    out = {}
+    for r in results:
+        if r.name in COVERAGE:
+            out[r.name] = [t for t in COVERAGE[r.name]
+                           if any(f.task == t and f.verdict == NOT_MEASURED for f in r.findings)
+                           or not any(f.task == t for f in r.findings)]
+    return out
+
+
+def test_cpu_long_measures_every_claim_on_its_tasks():
+    missing = _unmeasured(cpu_long_frame())
+    assert missing == {name: [] for name in COVERAGE}, missing
+
+
+def test_dropping_a_suite_row_leaves_a_claim_unmeasured():
+    missing = _unmeasured(cpu_long_frame(drop=("bit-memory", "lstm")))
+    assert missing["bit-tasks-solved"] == ["bit-memory"]
+
+
+def test_cpu_long_budgets_pin_the_lstm_lr_and_keep_batch_sizes():
+    p = get_profile("cpu-long")
+    assert p.budget("mnist", "lstm", 3e-4).lr == 3e-4
+    assert p.budget("bit-memory", "fpt").batch_size == 8 and p.budget("listops", "fpt").batch_size == 8
+    assert all(len(e.seeds) >= 2 for e in p.suite)  # fewer seeds could never settle a claim
