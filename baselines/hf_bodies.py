@@ -38,46 +38,56 @@ class HFBody(Body):
 
     def forward(self, h: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         attention_mask = None if mask is None else mask.long()
-        if self.read_k is not None and self.last_layer() is not None:
+        layer = self.last_layer() if self.read_k is not None else None
+        if layer is not None:
             from .layers import last_positions
 
-            self._read_idx = last_positions(mask, h.shape[0], h.shape[1], self.read_k, h.device)
+            layer._fpt_read_idx = last_positions(mask, h.shape[0], h.shape[1], self.read_k, h.device)
         try:
             return self.model(inputs_embeds=h, attention_mask=attention_mask, **self.forward_kwargs).last_hidden_state
         finally:
-            self._read_idx = None
+            if layer is not None:
+                layer._fpt_read_idx = None
 
     read_k: int | None = None
-    _read_idx: torch.Tensor | None = None
 
     def last_layer(self) -> nn.Module | None:
         """The final transformer layer, for families that implement a read-restricted version."""
         return None
 
-    def restricted_layer_forward(self, layer: nn.Module, hidden: torch.Tensor, mask4d: torch.Tensor | None,
+    @staticmethod
+    def restricted_layer_forward(layer: nn.Module, hidden: torch.Tensor, mask4d: torch.Tensor | None,
                                  idx: torch.Tensor) -> torch.Tensor:  # pragma: no cover - per family
         raise NotImplementedError
 
+    @staticmethod
+    def layer_mask(args: tuple, kwargs: dict) -> torch.Tensor | None:
+        """The 4-D attention mask the library passed to the layer (None: no mask)."""
+        return kwargs.get("attention_mask", args[0] if args else None)
+
     def read_tokens(self, k: int | None) -> None:
-        """Compute the last layer only at the last ``k`` real positions (None: everywhere)."""
+        """Compute the last layer only at the last ``k`` real positions (None: everywhere).
+
+        The layer's forward is overridden on the instance (parameter names stay the same); all the
+        state it needs lives on the layer itself, so a deep copy of the body stays independent.
+        """
         layer = self.last_layer()
         if layer is None:
             return
         self.read_k = k
-        if "forward" not in layer.__dict__:  # wrap once; the class's forward stays the fallback
-            full = layer.forward
-            body = self
+        if "forward" not in layer.__dict__:
+            layer._fpt_read_idx = None
+            layer._fpt_restricted = type(self).restricted_layer_forward
+            layer._fpt_layer_mask = type(self).layer_mask
+            layer.forward = types.MethodType(_read_restricted_forward, layer)
 
-            def forward(this, hidden_states, *args, **kwargs):
-                idx = body._read_idx
-                if idx is None:
-                    return full(hidden_states, *args, **kwargs)
-                return body.restricted_layer_forward(this, hidden_states, body.layer_mask(args, kwargs), idx)
 
-            layer.forward = types.MethodType(forward, layer)
-
-    def layer_mask(self, args: tuple, kwargs: dict) -> torch.Tensor | None:
-        return kwargs.get("attention_mask", args[0] if args else None)
+def _read_restricted_forward(layer: nn.Module, hidden_states: torch.Tensor, *args, **kwargs):
+    """Instance forward of a last layer: restricted while its body has set read indices, else the class's."""
+    idx = layer._fpt_read_idx
+    if idx is None:
+        return type(layer).forward(layer, hidden_states, *args, **kwargs)
+    return layer._fpt_restricted(layer, hidden_states, layer._fpt_layer_mask(args, kwargs), idx)
 
 
 def _gather(h: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
@@ -135,7 +145,8 @@ class BertBody(HFBody):
     def last_layer(self) -> nn.Module | None:
         return self.model.encoder.layer[-1]
 
-    def restricted_layer_forward(self, layer, hidden, mask4d, idx):
+    @staticmethod
+    def restricted_layer_forward(layer, hidden, mask4d, idx):
         """Post-LN BERT layer at the read queries; keys/values from all positions (bidirectional)."""
         sa = layer.attention.self
         hs = _gather(hidden, idx)
@@ -160,11 +171,13 @@ class GPT2Body(HFBody):
             return None  # variants this restricted forward does not reproduce
         return self.model.h[-1]
 
-    def layer_mask(self, args: tuple, kwargs: dict) -> torch.Tensor | None:
+    @staticmethod
+    def layer_mask(args: tuple, kwargs: dict) -> torch.Tensor | None:
         # GPT2Model calls block(hidden, cache, causal_mask, encoder_hidden_states, ...)
         return kwargs.get("attention_mask", args[1] if len(args) > 1 else None)
 
-    def restricted_layer_forward(self, block, hidden, mask4d, idx):
+    @staticmethod
+    def restricted_layer_forward(block, hidden, mask4d, idx):
         """Pre-LN GPT-2 block at the read queries; keys/values from all earlier positions (causal)."""
         attn, d = block.attn, hidden.shape[-1]
         a = block.ln_1(hidden)

@@ -85,6 +85,8 @@ def probe_speed(job: Job, steps: int = 6) -> Speed:
             pass
         except FptError as exc:
             return Speed(None, f"unknown: probe failed ({exc})")
+        except Exception as exc:  # noqa: BLE001 - e.g. weights not downloadable here: the estimate says so
+            return Speed(None, f"unknown: probe failed ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})")
     if len(stamps) < 2:
         return Speed(None, "unknown: probe too short")
     return Speed((len(stamps) - 1) / (stamps[-1] - stamps[0]), f"probe ({len(stamps) - 1} steps)")

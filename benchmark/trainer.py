@@ -173,6 +173,8 @@ class Trainer:
         # TF32 matmuls for what stays fp32 on CUDA under `auto` (recorded in the precision label)
         self.tf32 = self.device.type == "cuda" and self.budget.precision == "auto"
 
+    _counting = False  # True while the FLOP counter observes a step
+
     # -- pieces ------------------------------------------------------------------------------
     @property
     def precision_label(self) -> str:
@@ -202,7 +204,7 @@ class Trainer:
     def _forward(self, model: nn.Module, batch: Batch) -> torch.Tensor:
         b = batch.to(self.device)
         compiled = getattr(self, "_compiled", None)
-        if compiled is not None:
+        if compiled is not None and not self._counting:  # FLOPs are counted on the eager module
             model = compiled
         with self._autocast():
             out = model(b.x, b.mask)
@@ -293,7 +295,11 @@ class Trainer:
         flops = None
         with seeded(step_seed(self.cfg.seed, step), self.device):
             if count_flops:
-                flops = count_step_flops(forward_backward)
+                self._counting = True
+                try:
+                    flops = count_step_flops(forward_backward)
+                finally:
+                    self._counting = False
             else:
                 forward_backward()
         loss = box[0]

@@ -35,6 +35,7 @@ from .paper import PaperValue, paper_value
 from .specs import ANY, RowSpec, TableSpec, get_run_selection
 
 HARNESS = "harness"
+NO_HARNESS_RUN = "unknown (no harness run of this backbone)"  # a group's caption when only submitted runs use it
 
 
 @dataclass(frozen=True)
@@ -244,7 +245,7 @@ def _stand_in(rec: pd.DataFrame, backbone: str) -> str:
     mine = rec[rec.backbone == backbone]
     harness = mine[mine.source.fillna(HARNESS) == HARNESS] if "source" in mine else mine
     if harness.empty and not mine.empty:
-        return "unknown: no harness run of this backbone"
+        return NO_HARNESS_RUN
     vals = sorted(v for v in harness.stand_in_for.unique() if v)
     return value(vals[0]) if vals else ""
 
@@ -283,7 +284,7 @@ def _cell(spec: TableSpec, metric: Metric, row: RowSpec, group: Group, task: str
         notes.append(f"{len(other)} with status {','.join(sorted(value(s) for s in set(other.status)))}")
     scored, unscored = [], []
     for r in diverged.itertuples():
-        (scored if metric.extract(_rows_of(runs, r.run_id, source))[0] is not None else unscored).append(r.run_id)
+        (scored if _has_test_score(_rows_of(runs, r.run_id, source)) else unscored).append(r.run_id)
     if unscored:
         notes.append(f"{len(unscored)} diverged before any finite score")
     counted = pd.concat([finished, diverged[diverged.run_id.isin(scored)]])
@@ -311,6 +312,12 @@ def _cell(spec: TableSpec, metric: Metric, row: RowSpec, group: Group, task: str
         return Cell(missing=f"{unreached[0]} ({len(unreached)} of {len(counted)} scored seeds)",
                     notes=tuple(notes)), backbones
     return Cell(tuple(values), tuple(seeds), None, tuple(notes), diverged=n_div), backbones
+
+
+def _has_test_score(rows: pd.DataFrame) -> bool:
+    """A finite test score on the task's main metric (a diverged run scored at its best validation state)."""
+    test = rows[(rows.split == "test") & (rows.metric != "loss")].value
+    return bool(len(test)) and bool(test.map(lambda v: v is not None and math.isfinite(v)).all())
 
 
 def _rows_of(runs: pd.DataFrame, run_id: str, source: str) -> pd.DataFrame:

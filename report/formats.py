@@ -15,7 +15,7 @@ from typing import Callable
 from benchmark.errors import FptError
 
 from . import markup as M
-from .compute import HARNESS, Cell, RowResult, TableResult
+from .compute import HARNESS, NO_HARNESS_RUN, Cell, RowResult, TableResult
 from .markup import code, from_backticks
 from .paper import SOURCES, PaperValue
 
@@ -70,7 +70,9 @@ DIVERGED_NOTE = (f"{DIVERGED_MARK} some seeds of this cell diverged (non-finite 
 
 
 def num(x: float, decimals: int) -> str:
-    return f"{x:,.{decimals}f}"
+    """A number as shown; one that rounds to zero never prints as -0.0."""
+    text = f"{x:,.{decimals}f}"
+    return text[1:] if text.startswith("-") and float(text.replace(",", "")) == 0 else text
 
 
 def signed(x: float, decimals: int) -> str:
@@ -141,7 +143,10 @@ def heading(t: TableResult) -> str:
 def protocol_note(t: TableResult) -> str:
     if t.paper_protocol:
         return f"Paper protocol: profile {code('paper')}, backbone {code(t.group.backbone)}."
-    stand = f" (stand-in for {t.group.stand_in_for})" if t.group.stand_in_for else ""
+    if t.group.stand_in_for == NO_HARNESS_RUN:
+        stand = " (no harness run of this backbone here: what it stands in for is not known)"
+    else:
+        stand = f" (stand-in for {t.group.stand_in_for})" if t.group.stand_in_for else ""
     return (f"NOT the paper protocol: profile {code(t.group.profile)}, backbone {code(t.group.backbone)}{stand}. "
             f"The paper's numbers come from {t.spec.paper_backbone} under its own protocol; compare trends, not values.")
 

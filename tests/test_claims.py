@@ -353,3 +353,19 @@ def test_readme_block_is_spliced_between_markers_and_checked(tmp_path):
     readme.write_text("no markers\n", encoding="utf-8")
     with pytest.raises(FptError, match="no claims block"):
         update_readme(readme, block)
+
+
+def test_the_report_renders_the_claims_and_check_covers_them(tmp_path):
+    from benchmark.results import write_table
+    from report.render import check_report, render_report
+
+    results = tmp_path / "results"
+    runs = frame(BIT_OK, seeds("bit-memory", "lstm", [0.6, 0.6, 0.61], backbone="none"))
+    for run_id, rows in runs.groupby("run_id"):
+        write_table(results, "runs", run_id, rows.to_dict("records"))
+    out = tmp_path / "report"
+    written = render_report([results], out, formats="md", figures=False)
+    assert out / "claims.md" in written and out / "claims.json" in written
+    assert check_report(out) == []
+    (out / "claims.md").write_text("edited\n", encoding="utf-8")
+    assert check_report(out) == ["claims.md: differs"]

@@ -22,6 +22,8 @@ import torch
 from baselines.fpt import FPT
 from benchmark.cli import main
 from benchmark.gate import GateConfig, compare_frames
+from benchmark.gate.fingerprint import write_fingerprint
+from benchmark.gate.reference import results_fingerprint
 from benchmark.gate.table import render
 from benchmark.results import read_table
 from benchmark.runner import make_config
@@ -73,6 +75,9 @@ def train(out: Path, seeds=SEEDS, options: dict | None = None, budget: dict | No
 def control(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
     out = tmp_path_factory.mktemp("control")
     runs = train(out)
+    # As `fptbench baseline update` does: the control records the machine that made it, so checks on
+    # this machine get the strict (bit-identity) tier.
+    write_fingerprint(out, results_fingerprint(runs))
     stt = runs.drop_duplicates("run_id").steps_to_threshold
     assert stt.notna().all(), "the control must reach the threshold on every seed for the speed gate to mean anything"
     return out, runs

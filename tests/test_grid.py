@@ -78,6 +78,10 @@ def test_builtin_grids_parse() -> None:
     assert paper.resources.num_gpus == 1
     with pytest.raises(FptError, match="cpu-lr"):
         load_grid("no-such-grid")
+    from benchmark.grid import builtin_grids
+
+    for name in builtin_grids():  # every shipped grid is valid
+        assert load_grid(name).name
 
 
 GRID = """

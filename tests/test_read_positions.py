@@ -44,6 +44,29 @@ def test_gradients_flow_through_the_restricted_layer():
     body = _body("tiny-gpt2").train()
     body.read_tokens(1)
     h = torch.randn(2, 5, body.info.d_model, requires_grad=True)
+    w = torch.randn(body.info.d_model)  # a plain sum of a final LayerNorm's output has zero gradient
     with seeded(3, torch.device("cpu")):
-        body(h, None)[:, -1].sum().backward()
+        (body(h, None)[:, -1] * w).sum().backward()
     assert h.grad is not None and h.grad.abs().sum() > 0
+
+
+def test_a_deep_copy_of_a_body_computes_with_its_own_weights():
+    """The restricted forward keeps its state on the layer: a copy never reaches back to the original."""
+    import copy
+
+    body = _body("tiny-bert").eval()
+    body.read_tokens(1)
+    twin = copy.deepcopy(body)
+    twin.read_tokens(None)
+    with torch.no_grad():
+        for p in twin.parameters():
+            p.mul_(0.5)
+    h = torch.randn(2, 5, body.info.d_model)
+    with torch.no_grad():
+        assert not torch.allclose(twin(h, None)[:, -1], body(h, None)[:, -1])
+    # the twin's last layer really is the twin's: changing it changes the twin's output
+    before = twin(h, None)[:, -1].detach().clone()
+    with torch.no_grad():
+        twin.model.encoder.layer[-1].output.dense.weight.zero_()
+    assert not torch.allclose(twin(h, None)[:, -1], before)
+    assert body.model.encoder.layer[-1].output.dense.weight.abs().sum() > 0

@@ -77,8 +77,8 @@ def csv_of(out: Path) -> pd.DataFrame:
     return pd.read_csv(out / "tables.csv", keep_default_na=False)
 
 
-def cell(csv: pd.DataFrame, table: str, row: str, task: str = "bit-xor") -> pd.Series:
-    sel = csv[(csv.table == table) & (csv.row == row) & (csv.task == task)]
+def cell(csv: pd.DataFrame, table: str, row: str, task: str = "bit-xor", group: str = "tiny-gpt2") -> pd.Series:
+    sel = csv[(csv.table == table) & (csv.row == row) & (csv.task == task) & (csv.backbone_group == group)]
     assert len(sel) == 1, sel[["table", "row", "task"]]
     return sel.iloc[0]
 
@@ -118,16 +118,21 @@ def test_a_submitted_run_never_enters_a_harness_cell_nor_the_caption(harness: Pa
                  value=lambda r: 0.0 if r["metric"] == "accuracy" else r["value"])
     rewrite_runs(harness, sub, "fpt", only_seed=0, source="submitted:mallory", seed=7,
                  run_id=lambda r: r["run_id"] + "-s7", stand_in_for="<b>gpt-5</b>")
+    rewrite_runs(harness, sub, "fpt", only_seed=0, source="submitted:mallory", backbone="gpt-9",
+                 run_id=lambda r: r["run_id"] + "-g9", stand_in_for="<b>gpt-5</b>")  # a backbone the harness never ran
     texts = _render([harness, sub], tmp_path / "after")
     after = csv_of(tmp_path / "after")
     now = cell(after, "table1", "FPT")
     assert (now.ours_mean, now.ours_std, now.n_seeds, now.seeds) == (before.ours_mean, before.ours_std,
                                                                        before.n_seeds, before.seeds)
     assert now.source == "harness" and "submitted" not in now.notes
-    claimed = after[(after.table == "table1") & (after.source == "submitted:mallory") & (after.task == "bit-xor")]
+    claimed = after[(after.table == "table1") & (after.source == "submitted:mallory") & (after.task == "bit-xor")
+                    & (after.backbone_group == "tiny-gpt2")]
     assert len(claimed) == 1 and "submitted by mallory" in claimed.iloc[0].row and "claimed" in claimed.iloc[0].row
     assert int(claimed.iloc[0].n_seeds) == 3 and claimed.iloc[0].paper_value == ""
-    assert set(after.stand_in_for) == {""}  # the harness runs of tiny-gpt2 declare no stand-in
+    assert set(after[after.backbone_group == "tiny-gpt2"].stand_in_for) == {""}  # tiny-gpt2 declares no stand-in
+    assert set(after[after.backbone_group == "gpt-9"].stand_in_for) == {"unknown (no harness run of this backbone)"}
+    assert "backbone `gpt-9` (no harness run of this backbone here" in texts["md"]
     for fmt, text in texts.items():
         assert "gpt-5" not in text, fmt
 
@@ -233,6 +238,9 @@ def test_report_is_in_percent_and_deltas_never_print_minus_zero() -> None:
     assert signed(-0.04, 1) == "0.0" and signed(0.04, 1) == "0.0" and signed(-0.06, 1) == "-0.1"
     assert delta_text(Cell((99.96,), (0,)), PaperValue(100.0, "paper-summary", ""), 1) == "0.0"
     assert signed(2.5, 1) == "+2.5"
+    from report.formats import num, ours_text
+
+    assert num(-0.04, 1) == "0.0" and ours_text(Cell((-0.04,), (0,)), 1) == "0.0 (n=1)"
 
 
 def test_a_single_point_curve_draws_a_marker() -> None:

@@ -437,4 +437,3 @@ def test_verify_reruns_a_sample_marks_honest_verified_and_tampered_contradicted(
     assert status["submitted:alice"] == "contradicted" and set(status.values()) == {"contradicted"}
     record = json.loads((dest / "verification" / "alice.json").read_text())
     assert "gate" in record["method"] or "local rule" in record["method"]
-    assert main(["verify", str(forged), "--submissions", str(dest), "--sample", "1"]) == 1  # the core command too

@@ -53,30 +53,3 @@ def cmd_submit(a: argparse.Namespace) -> int:
     print(f"add it with: fptbench leaderboard --add {out}")
     return 0
 
-
-def _verify_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", help="a `fptbench submit` file")
-    p.add_argument("--results", default=None, help="harness results directory whose submitted/ holds the verdicts "
-                   "(default results/local)")
-    p.add_argument("--submissions", default=None, metavar="DIR",
-                   help="where the verdict sidecar is written (default <--results>/submitted, as leaderboard --add)")
-    p.add_argument("--sample", type=int, default=2, metavar="N", help="configurations to rerun (default 2)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the rerun sample (default 0)")
-    p.add_argument("--device", default="cpu", help="device for the reruns (default cpu)")
-
-
-@command("verify", "rerun a seeded sample of a submission's configurations with this harness and record "
-         "verified/contradicted (same as `fptbench leaderboard --verify FILE`)")
-@args(_verify_args)
-def cmd_verify(a: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from ..cli import DEFAULT_RESULTS
-    from ..verification import verify_submission
-
-    dest = Path(a.submissions) if a.submissions else Path(a.results or DEFAULT_RESULTS) / "submitted"
-    res = verify_submission(a.file, dest, sample=a.sample, seed=a.seed, device=a.device)
-    for c in res.checks:
-        print(f"  {c.status}: {c.run_id}: {c.detail}")
-    print(f"submission '{res.submission}': {res.status} ({res.method}); recorded in {res.sidecar}")
-    return 1 if res.status == "contradicted" else 0

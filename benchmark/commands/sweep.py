@@ -117,6 +117,9 @@ def dry_run(title: str, jobs: list[Job], results: Path, parallelism: int, probe_
         total += secs
         print(f"  {key[0]}/{key[1]}/{key[2]} {key[3] if key[3] != '{}' else ''}: {len(group)} runs, {steps} steps at "
               f"{speed.steps_per_s:.2f} steps/s from {speed.source} = {format_seconds(secs)}")
+    if unknown == len(todo) and todo:
+        print(f"total: unknown (no speed measured for any of the {len(todo)} runs; allow --probe-steps or add results)")
+        return 0
     note = f" (+ {unknown} runs of unknown speed)" if unknown else ""
     print(f"total: {format_seconds(total)} of training in one worker; ~{format_seconds(total / max(1, parallelism))} "
           f"with {parallelism} at once{note}")

@@ -138,7 +138,7 @@ def _suite_keys(profile: str) -> list[tuple[Key, tuple[int, ...]]]:
 def _train_key(v: Variant, profile: str, key: Key, seeds: tuple[int, ...], out: Path) -> None:
     from ..errors import NeedsData
     from ..model import get_adapter
-    from ..runner import make_config
+    from ..runner import adapter_for, make_config
     from ..trainer import Trainer
 
     for seed in v.seeds or seeds:
@@ -152,7 +152,7 @@ def _train_key(v: Variant, profile: str, key: Key, seeds: tuple[int, ...], out: 
         adapter = get_adapter(cfg.model, None if cfg.backbone == "none" else cfg.backbone, **cfg.model_options)
         if v.adapter_patch:
             v.adapter_patch(adapter)
-        trainer = Trainer(cfg, out, progress=False, adapter=adapter)
+        trainer = Trainer(cfg, out, progress=False, adapter=adapter_for(cfg, adapter))
         if v.trainer_patch:
             v.trainer_patch(trainer)
         with _threads(v.threads):
