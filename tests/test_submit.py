@@ -437,3 +437,12 @@ def test_verify_reruns_a_sample_marks_honest_verified_and_tampered_contradicted(
     assert status["submitted:alice"] == "contradicted" and set(status.values()) == {"contradicted"}
     record = json.loads((dest / "verification" / "alice.json").read_text())
     assert "gate" in record["method"] or "local rule" in record["method"]
+
+
+def test_a_test_score_below_validation_is_not_a_contradiction(packed: Path, tmp_path: Path) -> None:
+    """An honest test split may be harder than validation (TAPE's fold holdout): only 'above' is suspicious."""
+    runs_edit, _ = _set_accuracy(0.05, curves_too=False)
+    harder = write_zip(tmp_path / "h.zip", _edit_runs(members(packed), runs_edit))
+    assert submission.consistency_problems(load(harder)) == {}
+    runs_edit, _ = _set_accuracy(0.95, curves_too=False)
+    assert len(submission.consistency_problems(load(write_zip(tmp_path / "e.zip", _edit_runs(members(packed), runs_edit))))) == 2

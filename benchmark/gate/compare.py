@@ -254,7 +254,8 @@ def runs_fingerprint(runs: pd.DataFrame) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for col, name in RUN_FINGERPRINT.items():
         if col in runs:
-            vals = sorted({str(v) for v in runs[col] if v is not None and not (isinstance(v, float) and math.isnan(v))})
+            vals = sorted({str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+                           for v in runs[col] if v is not None and not (isinstance(v, float) and math.isnan(v))})
             if vals:
                 out[name] = ",".join(vals)
     return out
