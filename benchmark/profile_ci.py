@@ -2,8 +2,9 @@
 
 What each key is for (all on 3 seeds; about 4 CPU-minutes in all on the 2-core reference machine):
 
-* ``bit-xor/full/tiny-gpt2``: reaches the task's own threshold (1.0) at ~140 steps on every seed: the
-  classic speed gate, and quiet (saturated) accuracy.
+* ``bit-xor/full/tiny-gpt2``: reaches val 0.95 at 100-190 steps and the task's threshold 1.0 soon after
+  on every seed, with a 500-step budget: training is chaotic here (in fp32 instead of bf16 one seed
+  measured 2x slower), so the budget leaves room for a slow seed and the target sits below 1.0.
 * ``bit-xor/fpt/minilm-l6``: the real FPT on the embedded pretrained body; where frozen layer norms
   (-3 points) and frozen positions (-12 points) show above the numerics noise of a paired comparison.
 * ``bit-xor/random-frozen/minilm-l6``: the paper's control, near chance at this budget; a random-frozen
@@ -59,7 +60,7 @@ register_profile(Profile(
     rules=(
         ("*", "lstm", {"lr": 3e-3}),
         ("bit-xor", "*", {"steps": 300, "eval_every": 10}),
-        ("bit-xor", "full", {"lr": 3e-3}),
+        ("bit-xor", "full", {"lr": 3e-3, "steps": 500}),
         ("bit-xor", "fpt", {"steps": 60, "eval_every": 10}),
         ("bit-xor", "random-frozen", {"steps": 40, "eval_every": 20}),
         ("bit-memory", "*", {"steps": 60, "batch_size": 8, "eval_every": 10}),
@@ -70,7 +71,7 @@ register_profile(Profile(
 
 # Per-key gate settings (benchmark/gate/settings.py). Floors: accuracy units (0..1) on the test split.
 GATES = {
-    "bit-xor/full/tiny-gpt2": KeyGate(floor_mean=0.01, floor_seed=0.02),  # target: the task threshold 1.0
+    "bit-xor/full/tiny-gpt2": KeyGate(floor_mean=0.01, floor_seed=0.02, target=0.95),
     "bit-xor/fpt/minilm-l6": KeyGate(floor_mean=0.02, floor_seed=0.04, target=0.62),
     "bit-xor/random-frozen/minilm-l6": KeyGate(floor_mean=0.04, floor_seed=0.06),
     "bit-memory/random-frozen/tiny-gpt2": KeyGate(floor_mean=0.005, floor_seed=0.01, target=0.6),

@@ -369,3 +369,15 @@ def test_the_report_renders_the_claims_and_check_covers_them(tmp_path):
     assert check_report(out) == []
     (out / "claims.md").write_text("edited\n", encoding="utf-8")
     assert check_report(out) == ["claims.md: differs"]
+
+
+def test_leaderboard_section_goes_before_the_first_track_and_names_the_group():
+    from report.claims.html import insert_claims_section
+
+    runs = frame(BIT_OK, seeds("bit-memory", "lstm", [0.6, 0.6, 0.61], backbone="none"))
+    page = '<html><body><h1>x</h1>\n<section id="track-open">t</section></body></html>'
+    out = insert_claims_section(page, runs)
+    assert out.index('<section id="claims">') < out.index('<section id="track-open">')
+    assert "profile cpu, backbone minilm-l6" in out and 'class="claim-holds">holds<' in out
+    assert insert_claims_section(page, runs) == out  # deterministic (the site is checked byte for byte)
+    assert "needs data" not in out  # machine-independent reasons only
