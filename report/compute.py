@@ -207,7 +207,34 @@ def run_records(runs: pd.DataFrame) -> pd.DataFrame:
     configs = [json.loads(c) for c in first.config]
     rec["options"] = [c.get("model_options", {}) for c in configs]
     rec["budget_steps"] = [int(c.get("budget", {}).get("steps", -1)) for c in configs]
+    rec["lr"] = [float(c.get("budget", {}).get("lr", math.nan)) for c in configs]
     return rec.sort_values(["run_id", "source"]).reset_index(drop=True)
+
+
+def profile_lr(profile: str, task: str, model: str) -> float | None:
+    """The learning rate ``profile`` gives (task, model) (``benchmark.selection``'s rule), None if unknown here."""
+    from benchmark.selection import profile_lr as fixed_lr
+
+    lr = fixed_lr(profile, task, model)
+    return None if math.isnan(lr) else lr
+
+
+def same_lr(values: pd.Series, lr: float) -> pd.Series:
+    return (values - lr).abs() <= 1e-12 * max(1.0, lr)
+
+
+def at_profile_lr(mine: pd.DataFrame, profile: str, task: str, model: str) -> tuple[pd.DataFrame, str]:
+    """A plain row holds the runs at its profile's own learning rate; other rates (a grid sweep's) feed
+    the lr-selection table. With no run at the profile's rate, the runs stay and the note says so."""
+    want = profile_lr(profile, task, model)
+    if want is None or mine.empty or "lr" not in mine:
+        return mine, ""
+    at = same_lr(mine.lr, want)
+    if at.all():
+        return mine, ""
+    if at.any():
+        return mine[at], f"{int((~at).sum())} run(s) at other learning rates shown only in the lr-selection table"
+    return mine, f"lr {', '.join(f'{v:g}' for v in sorted(set(mine.lr)))}, not the profile's {want:g}"
 
 
 def _row_mask(rec: pd.DataFrame, row: RowSpec) -> pd.Series:
@@ -269,6 +296,8 @@ def _cell(spec: TableSpec, metric: Metric, row: RowSpec, group: Group, task: str
         mine, how = get_run_selection(row.runs)(mine, runs)
         if mine.empty:
             return Cell(missing=how or "no run selected"), backbones
+    elif not mine.empty:
+        mine, how = at_profile_lr(mine, group.profile, task, row.model)
     if mine.empty:
         if source != HARNESS:
             return Cell(missing="not in this submission"), backbones

@@ -280,3 +280,23 @@ def test_modality_and_ablation_specs_are_report_tables_that_cover_the_papers_row
         assert {r for t, r in paper if t == spec.paper_table} <= ours
     rows = {s.name: s for s in table_specs("vit-base", "paper")}["modality"].rows
     assert rows[3].backbone == "vit-base" and rows[2].matches_options({"pretrain_profile": "paper"})
+
+
+def test_a_grid_run_at_another_lr_never_enters_or_conflicts_a_plain_cell(harness: Path, tmp_path: Path) -> None:
+    """Plain rows hold the profile's own learning rate; a grid sweep's other rates go to the lr-selection
+    table (without this, the same seed at two rates made Table 1's cell a 'conflict')."""
+    from benchmark.runner import make_config, run
+
+    res = tmp_path / "res"
+    shutil.copytree(harness, res)
+    cfg = make_config("bit-xor", "fpt", backbone="tiny-gpt2", seed=0, profile="ci", max_steps=4,
+                      budget_overrides={"eval_every": 2, "checkpoint_every": 100, "eval_batch_size": 256, "lr": 0.05})
+    assert run(cfg, res, progress=False) == "finished"
+    out = tmp_path / "rep"
+    render_report([res], out, tables=["table1"], formats="csv", figures=False)
+    fpt_row = next(r for r in get_table("table1").rows if r.model == "fpt")
+    got = cell(csv_of(out), "table1", fpt_row.label)
+    runs = read_table([harness], "runs")
+    plain = runs[(runs.split == "test") & (runs.metric == "accuracy") & (runs.model == "fpt")].value * 100
+    assert float(got.ours_mean) == pytest.approx(plain.mean(), abs=1e-5) and int(got.n_seeds) == 2
+    assert "other learning rates" in got.notes

@@ -25,7 +25,7 @@ import pandas as pd
 
 from benchmark.errors import FptError
 
-from ..compute import dedupe_runs, task_absence_reason
+from ..compute import dedupe_runs, profile_lr, same_lr, task_absence_reason
 from ..metrics import main_metric_row
 
 PROFILE_ORDER = ("paper", "cpu-long", "cpu")  # which group heads the claims (README): most faithful first
@@ -115,20 +115,6 @@ def run_table(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(recs, columns=cols)
 
 
-def profile_lr(profile: str, task: str, model: str) -> float | None:
-    """The learning rate ``profile`` gives (task, model), or None when the profile or model is unknown here."""
-    from benchmark.model import MODELS
-    from benchmark.profiles import PROFILES, get_profile
-
-    if profile not in PROFILES:
-        return None
-    try:
-        adapter_lr = getattr(MODELS.get(model), "default_lr", None)
-    except FptError:
-        return None
-    return float(get_profile(profile).budget(task, model, adapter_lr).lr)
-
-
 def claim_groups(rec: pd.DataFrame) -> list[Group]:
     """The (profile, language backbone) groups with FPT runs; a placeholder when there are none.
 
@@ -186,9 +172,9 @@ class ClaimContext:
         if key.lr == PROFILE_LR:
             want = profile_lr(self.group.profile, task, key.model)
             if want is not None:
-                mine = mine[(mine.lr - want).abs() <= 1e-12 * max(1.0, want)]
+                mine = mine[same_lr(mine.lr, want)]
         elif key.lr != ANY_LR:
-            mine = mine[(mine.lr - float(key.lr)).abs() <= 1e-12 * max(1.0, float(key.lr))]
+            mine = mine[same_lr(mine.lr, float(key.lr))]
         return mine
 
     def row(self, task: str, key: RowKey, column: str = "test_value", scale: float = 100.0) -> Row:
