@@ -473,8 +473,22 @@ def eval_record(cfg: BenchConfig, rounds: int, peaks: dict[str, float], eval_exa
 
 
 # -- levers: each one alone, ours with it off vs on ------------------------------------------------
-def lever_records(backbone: str, rounds: int, peaks: dict[str, float], eval_examples: int, quick: bool) -> list[dict]:
-    out: list[dict] = []
+class _Emitting(list):
+    """A list that hands each appended record on at once (long lever runs print as they go)."""
+
+    def __init__(self, emit: Callable[[dict], None] | None) -> None:
+        super().__init__()
+        self.emit = emit
+
+    def append(self, rec: dict) -> None:  # type: ignore[override]
+        super().append(rec)
+        if self.emit is not None:
+            self.emit(rec)
+
+
+def lever_records(backbone: str, rounds: int, peaks: dict[str, float], eval_examples: int, quick: bool,
+                  emit: Callable[[dict], None] | None = None) -> list[dict]:
+    out: list[dict] = _Emitting(emit)
     base = BenchConfig("fpt", backbone, "mnist", 4 if quick else 16)
     task = ShapeTask("mnist", eval_examples)
 
@@ -608,15 +622,14 @@ def run_bench(cfgs: list[BenchConfig], *, rounds: int, eval_examples: int, lever
         for cfg in cfgs:
             keep(step_record(cfg, rounds, peaks, eval_examples, fresh_peak_s=0.0 if quick else 0.3))
         seen = set()
-        for cfg in cfgs:
-            key = (cfg.model, cfg.backbone, cfg.shape)
+        for cfg in cfgs:  # one evaluation pass per (backbone, shape): fpt and full evaluate the same network
+            key = (cfg.backbone, cfg.shape)
             if cfg.model == "lstm" or key in seen:
                 continue
             seen.add(key)
             keep(eval_record(cfg, rounds, peaks, eval_examples))
         if levers:
-            for rec in lever_records(lever_backbone, rounds, peaks, eval_examples, quick):
-                keep(rec)
+            lever_records(lever_backbone, rounds, peaks, eval_examples, quick, emit=keep)
     return {"meta": meta, "records": records}
 
 
@@ -625,15 +638,18 @@ def fmt_row(rec: dict) -> str:
         return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
 
     if rec.get("error"):
-        return f"| {rec['config']} | error: {rec['error']} | | | | | | |"
+        return f"| {rec['config']} | error: {rec['error']} | | | | | | | | |"
     return (f"| {rec['config']} | {f(rec['ours_s_per_step'], '.4f')} | {f(rec['reference_s_per_step'], '.4f')} | "
             f"{f(rec['ratio'], '.2f')}x | {f(rec.get('ours_examples_per_s'), '.1f')} | "
+            f"{f(rec.get('step_mem_mb'), '.0f')} / {f(rec.get('reference_step_mem_mb'), '.0f')} | "
             f"{f(rec['peak_mem_mb'], '.0f')} | {f(rec['achieved_gflops'], '.1f')} | {f(rec.get('pct_of_peak'), '.0f')} | "
             f"{rec['precision']} |")
 
 
-TABLE_HEADER = ("| config | ours s | reference s | ratio | ours ex/s | peak MB | GFLOP/s | % of peak | precision |\n"
-                "|---|---|---|---|---|---|---|---|---|")
+# step MB: growth of resident memory during one step (ours / reference); peak MB: the process's peak
+# resident memory during our step (grows over a run: earlier configurations' allocations stay mapped)
+TABLE_HEADER = ("| config | ours s | reference s | ratio | ours ex/s | step MB ours / ref | peak MB | GFLOP/s | "
+                "% of peak | precision |\n|---|---|---|---|---|---|---|---|---|---|")
 
 
 def write_jsonl(path: Path | None) -> Callable[[dict], None]:

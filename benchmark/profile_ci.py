@@ -7,12 +7,14 @@ What each key is for (all on 3 seeds; about 4 CPU-minutes in all on the 2-core r
   measured 2x slower), so the budget leaves room for a slow seed and the target sits below 1.0.
 * ``bit-xor/fpt/minilm-l6``: the real FPT on the embedded pretrained body; where frozen layer norms
   (-3 points) and frozen positions (-12 points) show above the numerics noise of a paired comparison.
-* ``bit-xor/random-frozen/minilm-l6``: the paper's control, near chance at this budget; a random-frozen
-  baseline built from pretrained weights instead jumps by ~15 points.
+* ``bit-xor/random-frozen/minilm-l6``: the paper's control, at chance (0.50) at this budget and very
+  quiet; gated two-sided: a random-frozen baseline built from pretrained weights would *rise*, and
+  for a control that is a regression, not an improvement.
 * ``bit-memory/random-frozen/tiny-gpt2``: a random frozen body with the long-sequence, many-output
   shape; very quiet (paired numerics noise ~1e-4), so a uniform 1.5-point drop is far outside it.
 * ``mnist/full/tiny-gpt2``: the real-data task (prepared offline: ``fptbench data prepare mnist``); the
-  tiny body trained whole, because a frozen random tiny body stays near chance for 150 steps.
+  tiny body trained whole, because a frozen random tiny body stays near chance for 150 steps. It is
+  chaotic (bf16 vs fp32 moves one seed by 12 points), so its floors and speed factor are wide.
 
 Convergence: the task thresholds (mnist 0.9, bit-memory 0.99, bit-xor 1.0) are out of reach of a
 CI budget except on ``bit-xor/full``, so the gate counts steps to a per-key *ci target* on the
@@ -73,8 +75,8 @@ register_profile(Profile(
 GATES = {
     "bit-xor/full/tiny-gpt2": KeyGate(floor_mean=0.01, floor_seed=0.02, target=0.95),
     "bit-xor/fpt/minilm-l6": KeyGate(floor_mean=0.02, floor_seed=0.04, target=0.62),
-    "bit-xor/random-frozen/minilm-l6": KeyGate(floor_mean=0.04, floor_seed=0.06),
+    "bit-xor/random-frozen/minilm-l6": KeyGate(floor_mean=0.02, floor_seed=0.03, two_sided=True),
     "bit-memory/random-frozen/tiny-gpt2": KeyGate(floor_mean=0.005, floor_seed=0.01, target=0.6),
-    "mnist/full/tiny-gpt2": KeyGate(floor_mean=0.03, floor_seed=0.06, target=0.2),
+    "mnist/full/tiny-gpt2": KeyGate(floor_mean=0.08, floor_seed=0.12, target=0.15, factor=2.0),
 }
 register_gate("ci", GATES)

@@ -313,3 +313,14 @@ def test_pairing_needs_matching_seeds():
     assert compare_frames(ref, runs([0.9, 0.8], hash_prefix="b"), QUIET).verdicts[0].paired
     assert not compare_frames(ref, runs([0.9, 0.8], seeds=[0, 7], hash_prefix="b"), QUIET).verdicts[0].paired
     assert np.isfinite(compare_frames(ref, runs([0.9, 0.8], seeds=[0, 7], hash_prefix="b"), QUIET).verdicts[0].tol)
+
+
+def test_a_control_key_fails_when_it_rises():
+    """random-frozen built from pretrained weights scores higher: for a control that is a regression."""
+    ref = runs([0.50, 0.51, 0.50], hash_prefix="a")
+    rose = runs([0.66, 0.70, 0.68], hash_prefix="b")
+    assert not compare_frames(ref, rose, QUIET).failed  # an ordinary key: an improvement
+    control = GateConfig(keys={KEYNAME: KeyGate(floor_mean=0.02, floor_seed=0.03, two_sided=True)})
+    rep = compare_frames(ref, rose, control)
+    assert rep.failed and "control key moved up" in " ".join(rep.verdicts[0].reasons)
+    assert not compare_frames(ref, runs([0.51, 0.50, 0.52], hash_prefix="b"), control).failed

@@ -40,9 +40,9 @@ TASK, BACKBONE = "bit-xor", "tiny-gpt2"
 MODEL = "fpt"
 CONTROL_OPTIONS = {"train_attn": True, "train_ff": True}
 # fp32 pinned: the same numbers on every machine (under precision=auto a CPU with native bf16 trains in bf16,
-# and this chaotic little problem then converges at other steps; measured: one seed not by step 200, so
+# and this chaotic little problem then converges at other steps; measured: seed 2 at 0.97 after 300 fp32 steps, so
 # the budget leaves room).
-BUDGET = {"steps": 300, "lr": 3e-3, "eval_every": 10, "checkpoint_every": 10_000, "eval_batch_size": 1000,
+BUDGET = {"steps": 500, "lr": 3e-3, "eval_every": 10, "checkpoint_every": 10_000, "eval_batch_size": 1000,
           "precision": "fp32"}
 STATISTICAL = GateConfig(determinism="report")  # regressions must fail on statistics, not on bit-identity
 

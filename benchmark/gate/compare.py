@@ -384,11 +384,12 @@ def verdict_for(key: tuple[str, str, str], ref: pd.DataFrame, new: pd.DataFrame,
     ref_sd = _sd(r)
     if paired:
         diffs = np.array([v - ref_by_seed[int(s)] for s, v in zip(new_ok.seed, n)])
-        mean_delta, worst = float(diffs.mean()), float(diffs.min())
+        mean_delta, worst, best = float(diffs.mean()), float(diffs.min()), float(diffs.max())
         tol, tol_seed = kg.floor_mean, kg.floor_seed
     else:
         mean_delta = float(n.mean() - r.mean()) if len(n) and len(r) else math.nan
         worst = float(n.min() - r.min()) if len(n) and len(r) else math.nan
+        best = float(n.max() - r.max()) if len(n) and len(r) else math.nan
         spread = cfg.k * ref_sd * math.sqrt(1 / max(len(r), 1) + 1 / max(len(n), 1))
         tol, tol_seed = max(kg.floor_mean, spread), max(kg.floor_seed, cfg.k * ref_sd)
     use_target = kg.target is not None and ref_curves is not None and new_curves is not None
@@ -417,6 +418,10 @@ def verdict_for(key: tuple[str, str, str], ref: pd.DataFrame, new: pd.DataFrame,
             v.accuracy = "regressed"
             which = "worst paired seed" if paired else "worst seed vs reference worst seed"
             v.reasons.append(f"{which} {worst:+.4f} below -{tol_seed:.4f} (one seed collapsed)")
+        if kg.two_sided and (mean_delta > tol or best > tol_seed):
+            v.accuracy = "regressed"
+            v.reasons.append(f"control key moved up: test {v.metric} {how} {mean_delta:+.4f}, best seed {best:+.4f} "
+                             f"(tolerance {tol:.4f} / {tol_seed:.4f}; a control must not rise)")
         if v.accuracy == "ok" and mean_delta > tol:
             v.accuracy = "improved"
     elif len(r) and not len(n):

@@ -22,13 +22,16 @@ class KeyGate:
     units); ``floor_seed``: the same for one seed (paired difference, or worst seed against worst
     seed); ``target``: the validation level whose first crossing is the convergence signal (None:
     the task's own threshold, as recorded in ``steps_to_threshold``); ``factor``: the allowed growth
-    of the median steps-to-target.
+    of the median steps-to-target; ``two_sided``: a *control* key (e.g. random-frozen) fails when its
+    score rises beyond tolerance too: a control that suddenly scores like the pretrained model is no
+    longer the control (the paper's central comparison), not an improvement.
     """
 
     floor_mean: float = 0.02
     floor_seed: float = 0.05
     target: float | None = None
     factor: float = 1.25
+    two_sided: bool = False
 
     def __post_init__(self) -> None:
         if self.floor_mean < 0 or self.floor_seed < 0:

@@ -169,6 +169,7 @@ class EfficiencyPoint:
     n: int
     seeds: list[int]
     run_ids: list[str]
+    precision: str | None = None  # computed in (points of one curve may differ: shown beside each)
 
 
 @dataclass
@@ -554,7 +555,8 @@ def _efficiency(per_run: pd.DataFrame) -> list[EfficiencyPoint]:
             vals = [PCT * float(v) for v in ok.value]
             out.append(EfficiencyPoint(str(g.task), str(g.model), str(g.backbone), label, float(frac),
                                        float(sum(vals) / len(vals)) if vals else None, _ci(vals) if vals else None,
-                                       len(vals), [int(s) for s in ok.seed], sorted(fr.run_id)))
+                                       len(vals), [int(s) for s in ok.seed], sorted(fr.run_id),
+                                       "/".join(_unique(fr["precision"])) or None if "precision" in fr else None))
     return sorted(out, key=lambda p: (p.task, p.model, p.backbone, p.profile, p.fraction))
 
 

@@ -477,12 +477,14 @@ def render_efficiency(board: Leaderboard, plots: dict[str, str]) -> str:
         rows = "".join(
             f'<tr><td>{esc(p.model)}</td><td>{esc(p.backbone)}</td><td>{esc(p.profile)}</td>'
             f'<td class="num" data-v="{p.fraction!r}">{p.fraction:g}</td>'
+            f'<td data-v="{esc(p.precision or "")}">{esc(p.precision or DASH)}</td>'
             + (f'<td class="num" data-v="{p.mean!r}">{pct(p.mean)}<small class="ci">{esc(ci_text(p.ci95, p.n))}</small>'
                f"<small> n={p.n}</small></td>" if p.mean is not None else _missing_td("no finished seed"))
             + "</tr>" for p in pts)
         parts.append(f'<section id="eff-{esc(t)}"><h2>{esc(t)}</h2>{fig}'
                      f'<table class="lb efficiency"><thead><tr><th data-type="text">model</th><th data-type="text">backbone</th>'
-                     f'<th data-type="text">profile</th><th data-type="num">train fraction</th><th data-type="num">accuracy %</th>'
+                     f'<th data-type="text">profile</th><th data-type="num">train fraction</th><th data-type="text">precision</th>'
+                     f'<th data-type="num">accuracy %</th>'
                      f"</tr></thead><tbody>{rows}</tbody></table></section>")
     parts.append(f"<script>{SORT_JS}</script>")
     return page("data efficiency \u2014 fptbench leaderboard", "".join(parts))
