@@ -86,7 +86,10 @@ register_profile(Profile(
     # image-pretrained row uses the embedded self-supervised DINOv2-S standing in for the paper's ViT.
     + (SuiteEntry("bit-xor", "bit-memory-pretrained", "minilm-l6", (0,)),
        SuiteEntry("bit-xor", "statistics-only", "minilm-l6", (0,)),
-       SuiteEntry("bit-xor", "fpt", "dinov2-s", (0,))),
+       SuiteEntry("bit-xor", "fpt", "dinov2-s", (0,)))
+    # Transfer-gain controls (leaderboard): no body at all, and one trainable attention layer (Tan et al. 2024),
+    # paired with FPT's two seeds.
+    + tuple(SuiteEntry("bit-xor", m, None, (0, 1)) for m in ("no-body", "one-attention")),
 ))
 
 from . import profile_ci  # noqa: E402,F401  (the CI-gate profile lives with its owner)

@@ -52,6 +52,8 @@ def _check_args(p: argparse.ArgumentParser) -> None:
                    "profile and print how often each trips the gate (costly: minutes of CPU per variant)")
     p.add_argument("--calibrate-dir", default=None, help="where --calibrate keeps its sweeps (default: a temp dir)")
     p.add_argument("--only", default=None, help="--calibrate: comma-separated variant names to run")
+    p.add_argument("--no-train", action="store_true",
+                   help="--calibrate: train nothing, re-judge the sweeps already in --calibrate-dir")
     _gate_args(p)
 
 
@@ -62,7 +64,7 @@ def cmd_check(a: argparse.Namespace) -> int:
         from ..gate.calibrate import run_calibration
 
         return run_calibration(a.reference, _gate_config(a), workdir=a.calibrate_dir,
-                               only=a.only.split(",") if a.only else None)
+                               only=a.only.split(",") if a.only else None, train=not a.no_train)
     report = check_dirs(a.reference, a.results, _gate_config(a))
     from ..gate.table import render, to_json
 

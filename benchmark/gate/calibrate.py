@@ -199,7 +199,7 @@ def _strict(reference: Path, ref: pd.DataFrame, new: pd.DataFrame) -> str:
 
 
 def run_variant(v: Variant, reference: Path, ref: pd.DataFrame, ref_curves: pd.DataFrame | None, workdir: Path,
-                cfg: GateConfig, cost_order: list[Key]) -> Row:
+                cfg: GateConfig, cost_order: list[Key], train: bool = True) -> Row:
     t0 = time.process_time()
     profile = str(ref.profile.iloc[0])
     if v.data:
@@ -213,8 +213,9 @@ def run_variant(v: Variant, reference: Path, ref: pd.DataFrame, ref_curves: pd.D
     keys = [k for k in order if k in suite and (v.keys is None or v.keys(k))]
     rep: GateReport | None = None
     strict = "n/a"
-    for key in keys:
-        _train_key(v, profile, key, suite[key], out)
+    for key in keys if train else keys[-1:]:
+        if train:
+            _train_key(v, profile, key, suite[key], out)
         new = read_table([out], "runs")
         if new.empty:
             continue
@@ -273,8 +274,12 @@ def render_rows(rows: list[Row]) -> str:
 
 
 def run_calibration(reference: str | Path, cfg: GateConfig, workdir: str | Path | None = None,
-                    only: list[str] | None = None) -> int:
-    """Run every variant against ``reference`` and print the table; exit 0 iff all behave as expected."""
+                    only: list[str] | None = None, train: bool = True) -> int:
+    """Run every variant against ``reference`` and print the table; exit 0 iff all behave as expected.
+
+    ``train=False`` trains nothing: it re-judges the sweeps already in ``workdir`` (after the floors
+    changed, or sweeps trained in parallel by the same code); the runs column shows what they hold.
+    """
     ref_dir = Path(reference)
     ref = load_runs(ref_dir, "reference")
     ref_curves = load_curves(ref_dir)
@@ -300,7 +305,7 @@ def run_calibration(reference: str | Path, cfg: GateConfig, workdir: str | Path 
     print(f"calibrating the gate against {ref_dir} (profile {profiles[0]}, precision {precision}); sweeps in {work}",
           flush=True)
     for v in wanted:
-        row = run_variant(v, ref_dir, ref, ref_curves, work, cfg, cost_order)
+        row = run_variant(v, ref_dir, ref, ref_curves, work, cfg, cost_order, train)
         rows.append(row)
         print(f"  {v.kind:<10} {v.name:<32} {'tripped' if row.tripped else 'passed ':<8} "
               f"({', '.join(row.keys) or 'no key failed'}; {row.runs} runs, {row.cpu_s:.0f} s CPU)", flush=True)
