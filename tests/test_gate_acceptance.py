@@ -10,6 +10,7 @@ config hashes would otherwise fail bit-identity on this machine, which proves no
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -24,7 +25,8 @@ from benchmark.gate.reference import load_curves, load_runs
 from benchmark.paths import REPO_ROOT
 from benchmark.results import CURVES_SCHEMA, RUNS_SCHEMA
 
-REFERENCE = REPO_ROOT / "results" / "reference" / "ci"
+# Another reference can be checked the same way (e.g. a freshly regenerated one before it is committed).
+REFERENCE = Path(os.environ.get("FPTBENCH_ACCEPTANCE_REFERENCE", REPO_ROOT / "results" / "reference" / "ci"))
 pytestmark = pytest.mark.skipif(not (REFERENCE / "curves").is_dir(), reason="no committed ci reference with curves")
 
 

@@ -300,7 +300,15 @@ def exact_check(ref: pd.DataFrame, new: pd.DataFrame, mode: Determinism, ref_fp:
     torch_new = ",".join(sorted(set(new.torch_version.astype(str))))
     if mode == "off":
         return ExactCheck(mode, False, "disabled (--determinism off)", torch_ref, torch_new)
-    diffs = machine_differences(ref, new, ref_fp, new_fp)
+    # What each run recorded (versions, precision actually used, threads) counts run by run: a pair of
+    # runs computed in different precisions is left out of the bit-identity comparison.
+    same = set(ref.config_hash) & set(new.config_hash)
+    agree = {h for h in same if runs_fingerprint(ref[ref.config_hash == h]) == runs_fingerprint(new[new.config_hash == h])}
+    pick = agree or same
+    diffs = machine_differences(ref[ref.config_hash.isin(pick)] if pick else ref,
+                                new[new.config_hash.isin(pick)] if pick else new, ref_fp, new_fp)
+    if agree:
+        ref, new = ref[ref.config_hash.isin(agree)], new[new.config_hash.isin(agree)]
     if diffs:
         return ExactCheck(mode, False, "this machine differs from the reference's (" + "; ".join(diffs)
                           + "): bit-identity cannot hold, the statistical tier decides alone", torch_ref, torch_new,
@@ -324,6 +332,9 @@ def exact_check(ref: pd.DataFrame, new: pd.DataFrame, mode: Determinism, ref_fp:
     n = merged.config_hash.nunique()
     why = "machine fingerprint matches the reference's" if (ref_fp and new_fp) else \
         f"same torch {torch_ref}, precision and threads as recorded in the runs (no fingerprint file given)"
+    if len(agree) < len(same):
+        why += (f"; {len(same) - len(agree)} run(s) in common computed in another precision or thread count "
+                "are left to the statistical tier")
     return ExactCheck(mode, True, why, torch_ref, torch_new, runs=n, identical=n - len(mismatches),
                       mismatches=mismatches)
 
