@@ -45,12 +45,14 @@ reproduce: data
 	$(BIN)/fptbench leaderboard --results $(RESULTS) --out $(LEADERBOARD)
 	@echo "report: $(REPORT)/README.md   leaderboard: $(LEADERBOARD)/index.html"
 
-test: pytest gate check-outputs
+test: pytest gate verify-committed check-outputs
 
-# The committed report and leaderboard are exactly what the committed results produce.
+# The committed report, leaderboard, HF export and README claims block are exactly what the committed results produce.
 check-outputs: install
 	$(BIN)/fptbench report --check --out report/cpu
 	$(BIN)/fptbench leaderboard --check --results results/cpu --out report/cpu-leaderboard
+	$(BIN)/fptbench export --check --results results/cpu --out results/cpu-hf
+	$(BIN)/fptbench claims --check --results results/cpu --readme README.md --link report/cpu/claims.md
 
 pytest: install
 	$(BIN)/ruff check benchmark tasks baselines report tests examples

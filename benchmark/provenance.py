@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import platform
 import subprocess
@@ -86,67 +85,18 @@ def cpu_native_bf16() -> bool:
     return "AMX" in capability.upper() or "BF16" in capability.upper()
 
 
-BF16_MIN_SPEEDUP = 1.2  # auto picks bf16 on a CPU without AMX only if its matmuls are this much faster
-
-
 def cpu_bf16_faster() -> bool:
-    """Whether bf16 autocast pays off on this CPU: AMX yes; AVX512-BF16 alone only if measured so.
+    """Whether ``auto`` picks bf16 autocast on this CPU: with AMX yes, otherwise no.
 
-    AVX512-BF16 without AMX is not reliably faster than MKL's fp32 (a 2-core Xeon VM that hides AMX
-    ran bf16 matmuls at half the fp32 rate), so that case is decided by a short matmul measurement,
-    made once per (CPU, flags, torch, threads) and kept in the cache directory so every later run on
-    the machine resolves ``auto`` the same way. The precision used is recorded with every run.
+    A rule on the hardware, never a timing: ``auto`` must resolve the same way on every run of a
+    machine kind, whatever else the machine is doing (a cached timing probe, tried before, flipped
+    between bf16 and fp32 on one machine under load). AVX512-BF16 without AMX is not reliably faster
+    than MKL's fp32 (a 2-core Xeon VM hiding AMX ran bf16 steps at 0.6-0.9x fp32, BENCHMARKS.md), so
+    it stays fp32 unless a run asks for ``precision=bf16``. The precision used is recorded per run.
     """
     flags = cpu_flags()
     capability = str(getattr(torch.backends.cpu, "get_cpu_capability", lambda: "")()).upper()
-    if "amx_bf16" in flags or "AMX" in capability:
-        return True
-    if not cpu_native_bf16():
-        return False
-    return measured_bf16_speedup() >= BF16_MIN_SPEEDUP
-
-
-def measured_bf16_speedup() -> float:
-    """fp32 time / bf16 time of a transformer-sized matmul here, cached on disk per machine."""
-    import hashlib
-    import json
-
-    from .atomic import atomic_path
-    from .paths import cache_dir
-
-    model = ""
-    with contextlib.suppress(OSError):
-        with open("/proc/cpuinfo") as f:
-            model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "")
-    key = hashlib.sha256(json.dumps([model, sorted(cpu_flags()), torch.__version__, torch.get_num_threads()]).encode()).hexdigest()[:16]
-    path = cache_dir() / "cpu_bf16_speedup.json"
-    known: dict = {}
-    with contextlib.suppress(OSError, ValueError):
-        known = json.loads(path.read_text())
-    if key in known:
-        return float(known[key])
-    speedup = _time_matmul(torch.float32) / _time_matmul(torch.bfloat16)
-    known[key] = speedup
-    with contextlib.suppress(OSError):
-        with atomic_path(path) as tmp:
-            tmp.write_text(json.dumps(known))
-    return speedup
-
-
-def _time_matmul(dtype: torch.dtype, reps: int = 8) -> float:
-    """Best-of time of (2048 x 768) @ (768 x 768), the shape of a GPT-2 small projection."""
-    import time
-
-    g = torch.Generator().manual_seed(0)  # local generator: no global RNG state is touched
-    a = torch.randn(2048, 768, generator=g).to(dtype)
-    b = torch.randn(768, 768, generator=g).to(dtype)
-    a @ b
-    best = float("inf")
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - t0)
-    return best
+    return "amx_bf16" in flags or "AMX" in capability
 
 
 def resolve_precision(requested: str, device: torch.device) -> str:
