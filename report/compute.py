@@ -50,6 +50,11 @@ class Group:
     def slug(self) -> str:
         return f"{self.profile}__{self.backbone}"
 
+    @property
+    def label(self) -> str:
+        stand = f" (stand-in for {self.stand_in_for})" if self.stand_in_for else ""
+        return f"profile `{self.profile}`, backbone `{self.backbone}`{stand}"
+
 
 @dataclass(frozen=True)
 class Cell:

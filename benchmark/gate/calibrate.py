@@ -16,14 +16,13 @@ run every key, since one false alarm anywhere is a false alarm.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -31,6 +30,7 @@ from ..errors import FptError
 from ..results import read_table
 from . import mutate
 from .compare import GateConfig, GateReport, compare_frames
+from ..executors.job import pinned_threads
 from .reference import load_curves, load_runs
 
 Key = tuple[str, str, str]
@@ -114,21 +114,6 @@ def variants(ref_precision: str) -> list[Variant]:
     ]
 
 
-@contextlib.contextmanager
-def _threads(n: int | None) -> Iterator[None]:
-    import torch
-
-    if n is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _suite_keys(profile: str) -> list[tuple[Key, tuple[int, ...]]]:
     from ..profiles import get_profile
 
@@ -155,7 +140,7 @@ def _train_key(v: Variant, profile: str, key: Key, seeds: tuple[int, ...], out: 
         trainer = Trainer(cfg, out, progress=False, adapter=adapter_for(cfg, adapter))
         if v.trainer_patch:
             v.trainer_patch(trainer)
-        with _threads(v.threads):
+        with pinned_threads(v.threads):
             trainer.run()
 
 

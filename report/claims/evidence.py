@@ -25,7 +25,7 @@ import pandas as pd
 
 from benchmark.errors import FptError
 
-from ..compute import dedupe_runs, profile_lr, same_lr, task_absence_reason
+from ..compute import Group, dedupe_runs, profile_lr, same_lr, task_absence_reason
 from ..metrics import main_metric_row
 
 PROFILE_ORDER = ("paper", "cpu-long", "cpu")  # which group heads the claims (README): most faithful first
@@ -34,18 +34,6 @@ DEFAULT_BACKBONE = "minilm-l6"
 IMAGE_BACKBONES = ("vit-base", "dinov2-s")  # the image-pretrained row: the paper's ViT if run, else the stand-in
 PROFILE_LR = "profile"  # RowKey.lr: the profile's own learning rate for the (task, model)
 ANY_LR = "any"  # RowKey.lr: every learning rate (the tuned-lr claim selects among them)
-
-
-@dataclass(frozen=True)
-class Group:
-    profile: str
-    backbone: str
-    stand_in_for: str = ""
-
-    @property
-    def label(self) -> str:
-        stand = f" (stand-in for {self.stand_in_for})" if self.stand_in_for else ""
-        return f"profile `{self.profile}`, backbone `{self.backbone}`{stand}"
 
 
 @dataclass(frozen=True)
