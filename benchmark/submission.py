@@ -45,6 +45,8 @@ from .hashing import sha256_json
 from .profiles import Budget
 from .results import CURVES_SCHEMA, RUNS_SCHEMA, read_table, write_table
 
+SUBMITTED_SUBDIR = "submitted"  # submitted runs live in <results>/submitted, apart from harness runs
+
 FORMAT = "fptbench-submission"
 FORMAT_VERSION = 1
 

@@ -446,3 +446,16 @@ def test_a_test_score_below_validation_is_not_a_contradiction(packed: Path, tmp_
     assert submission.consistency_problems(load(harder)) == {}
     runs_edit, _ = _set_accuracy(0.95, curves_too=False)
     assert len(submission.consistency_problems(load(write_zip(tmp_path / "e.zip", _edit_runs(members(packed), runs_edit))))) == 2
+
+
+def test_fptbench_verify_file_marks_a_tampered_bundle_contradicted_and_exits_1(packed: Path, tmp_path: Path,
+                                                                              capsys) -> None:
+    """The issue's own words: `fptbench verify FILE` (the same path as `leaderboard --verify`)."""
+    runs_edit, curves_edit = _set_accuracy(0.99, curves_too=True)
+    forged = write_zip(tmp_path / "f.zip", _edit_runs(_edit_runs(members(packed), runs_edit), curves_edit, kind="curves"))
+    dest = tmp_path / "subs"
+    assert main(["verify", str(forged), "--submissions", str(dest), "--sample", "1"]) == 1
+    assert "contradicted" in capsys.readouterr().out
+    assert submission.verification_status([dest])["submitted:alice"] == "contradicted"
+    assert main(["verify", str(packed), "--submissions", str(tmp_path / "honest"), "--sample", "1"]) == 0
+    assert submission.verification_status([tmp_path / "honest"])["submitted:alice"] == "verified"

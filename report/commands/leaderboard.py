@@ -8,10 +8,10 @@ import filecmp
 import tempfile
 from pathlib import Path
 
+from benchmark.submission import SUBMITTED_SUBDIR
 from benchmark.cli import DEFAULT_RESULTS, args, command
 
 DEFAULT_OUT = "report/local/leaderboard"
-SUBMITTED_SUBDIR = "submitted"
 
 
 def default_submissions(results: list[str] | None) -> Path:
