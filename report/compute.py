@@ -213,6 +213,7 @@ def run_records(runs: pd.DataFrame) -> pd.DataFrame:
     rec["options"] = [c.get("model_options", {}) for c in configs]
     rec["budget_steps"] = [int(c.get("budget", {}).get("steps", -1)) for c in configs]
     rec["lr"] = [float(c.get("budget", {}).get("lr", math.nan)) for c in configs]
+    rec["train_fraction"] = [float(c.get("budget", {}).get("train_fraction", 1.0)) for c in configs]
     return rec.sort_values(["run_id", "source"]).reset_index(drop=True)
 
 
@@ -226,6 +227,17 @@ def profile_lr(profile: str, task: str, model: str) -> float | None:
 
 def same_lr(values: pd.Series, lr: float) -> pd.Series:
     return (values - lr).abs() <= 1e-12 * max(1.0, lr)
+
+
+def on_full_training_split(mine: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """A plain row holds runs trained on the whole training split; runs on a fraction of it
+    (``train_fraction`` < 1) belong to the data-efficiency page, never to a protocol cell."""
+    if mine.empty or "train_fraction" not in mine:
+        return mine, ""
+    part = mine.train_fraction < 1.0
+    if not part.any():
+        return mine, ""
+    return mine[~part], f"{int(part.sum())} run(s) on a fraction of the training split left to the data-efficiency page"
 
 
 def at_profile_lr(mine: pd.DataFrame, profile: str, task: str, model: str) -> tuple[pd.DataFrame, str]:
@@ -302,7 +314,11 @@ def _cell(spec: TableSpec, metric: Metric, row: RowSpec, group: Group, task: str
         if mine.empty:
             return Cell(missing=how or "no run selected"), backbones
     elif not mine.empty:
+        mine, partial = on_full_training_split(mine)
+        if mine.empty:
+            return Cell(missing=partial), backbones
         mine, how = at_profile_lr(mine, group.profile, task, row.model)
+        how = "; ".join(n for n in (partial, how) if n)
     if mine.empty:
         if source != HARNESS:
             return Cell(missing="not in this submission"), backbones

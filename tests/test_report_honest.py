@@ -10,6 +10,7 @@ hostile caption, a submitted copy of a run) are made by rewriting copies of thos
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from dataclasses import replace
@@ -300,3 +301,26 @@ def test_a_grid_run_at_another_lr_never_enters_or_conflicts_a_plain_cell(harness
     plain = runs[(runs.split == "test") & (runs.metric == "accuracy") & (runs.model == "fpt")].value * 100
     assert float(got.ours_mean) == pytest.approx(plain.mean(), abs=1e-5) and int(got.n_seeds) == 2
     assert "other learning rates" in got.notes
+
+
+def test_a_run_on_a_fraction_of_the_training_split_never_fills_a_protocol_cell(harness: Path, tmp_path: Path) -> None:
+    """Data-efficiency runs (``train_fraction`` < 1) belong to their own page: in a plain cell they made the
+    same seed's cell a 'conflict' (seen on the committed MNIST results) or would pass for the protocol."""
+    res = tmp_path / "res"
+    shutil.copytree(harness, res)
+    fpt_row = next(r for r in get_table("table1").rows if r.model == "fpt")
+    for f in sorted((res / "runs").glob("*fpt*")):
+        table = pq.read_table(f).to_pandas()
+        cfg = json.loads(table.config.iloc[0])
+        cfg["budget"]["train_fraction"] = 0.1
+        table["config"] = json.dumps(cfg)
+        table["run_id"] = table.run_id + "-frac"
+        table["config_hash"] = table.config_hash + "f"
+        pq.write_table(pa.Table.from_pandas(table, preserve_index=False), f.with_name(f.stem + "-frac.parquet"))
+    out = tmp_path / "rep"
+    render_report([res], out, tables=["table1"], formats="csv", figures=False)
+    got = cell(csv_of(out), "table1", fpt_row.label)
+    runs = read_table([harness], "runs")
+    plain = runs[(runs.split == "test") & (runs.metric == "accuracy") & (runs.model == "fpt")].value * 100
+    assert float(got.ours_mean) == pytest.approx(plain.mean(), abs=1e-5) and int(got.n_seeds) == 2
+    assert "fraction of the training split" in got.notes
