@@ -58,8 +58,9 @@ def matched(a: Row, b: Row) -> tuple[list[int], list[float], list[float]]:
     return seeds, [a.values[s] for s in seeds], [b.values[s] for s in seeds]
 
 
-def gain(task: str, what: str, a: Row, b: Row, labels: tuple[str, str]) -> Finding:
-    """X beats Y: paired CI of mean(X - Y) entirely above 0."""
+def paired_rule(task: str, what: str, a: Row, b: Row, labels: tuple[str, str], bound: float, op: str) -> Finding:
+    """X - Y against ``bound`` on the paired CI of mean(X - Y) over matched seeds: holds when the whole
+    interval is above it (``op=">"``) or at/above it (``">="``), fails when it is entirely on the other side."""
     if not a.ok or not b.ok:
         return missing_finding(task, what, {lab: r.missing or "no value" for lab, r in zip(labels, (a, b)) if not r.ok})
     seeds, xa, xb = matched(a, b)
@@ -67,35 +68,27 @@ def gain(task: str, what: str, a: Row, b: Row, labels: tuple[str, str]) -> Findi
     if not seeds:
         return Finding(task, what, INCONCLUSIVE, note="no seed run by both rows", seeds=per_seed)
     mean, ci = paired_diff_ci(xa, xb)
+    above = (lambda x: x > bound) if op == ">" else (lambda x: x >= bound)
+    other = "<=" if op == ">" else "<"
     if len(seeds) < MIN_SEEDS or ci is None:
         verdict, why = INCONCLUSIVE, "one matched seed: no interval"
-    elif ci[0] > 0:
-        verdict, why = HOLDS, f"lower end {ci[0]:.1f} > 0"
-    elif ci[1] <= 0:
-        verdict, why = FAILS, f"upper end {ci[1]:.1f} <= 0"
+    elif above(ci[0]):
+        verdict, why = HOLDS, f"lower end {ci[0]:.1f} {op} {bound:g}"
+    elif not above(ci[1]):
+        verdict, why = FAILS, f"upper end {ci[1]:.1f} {other} {bound:g}"
     else:
-        verdict, why = INCONCLUSIVE, "interval contains 0"
+        verdict, why = INCONCLUSIVE, f"interval contains {bound:g}"
     return Finding(task, what, verdict, mean, ci, len(seeds), "pts", f"{_fmt(mean)} pts, {_ci_text(ci)}: {why}", per_seed)
+
+
+def gain(task: str, what: str, a: Row, b: Row, labels: tuple[str, str]) -> Finding:
+    """X beats Y: paired CI of mean(X - Y) entirely above 0."""
+    return paired_rule(task, what, a, b, labels, 0.0, ">")
 
 
 def non_inferior(task: str, what: str, a: Row, b: Row, labels: tuple[str, str], margin: float) -> Finding:
     """X matches Y within ``margin`` points: paired CI of mean(X - Y) at or above -margin."""
-    if not a.ok or not b.ok:
-        return missing_finding(task, what, {lab: r.missing or "no value" for lab, r in zip(labels, (a, b)) if not r.ok})
-    seeds, xa, xb = matched(a, b)
-    per_seed = {labels[0]: dict(a.values), labels[1]: dict(b.values)}
-    if not seeds:
-        return Finding(task, what, INCONCLUSIVE, note="no seed run by both rows", seeds=per_seed)
-    mean, ci = paired_diff_ci(xa, xb)
-    if len(seeds) < MIN_SEEDS or ci is None:
-        verdict, why = INCONCLUSIVE, "one matched seed: no interval"
-    elif ci[0] >= -margin:
-        verdict, why = HOLDS, f"lower end {ci[0]:.1f} >= -{margin:g}"
-    elif ci[1] < -margin:
-        verdict, why = FAILS, f"upper end {ci[1]:.1f} < -{margin:g}"
-    else:
-        verdict, why = INCONCLUSIVE, f"interval contains -{margin:g}"
-    return Finding(task, what, verdict, mean, ci, len(seeds), "pts", f"{_fmt(mean)} pts, {_ci_text(ci)}: {why}", per_seed)
+    return paired_rule(task, what, a, b, labels, -margin, ">=")
 
 
 def level(task: str, what: str, a: Row, label: str, at_least: float, want: bool = True) -> Finding:
