@@ -42,7 +42,7 @@ from torch import nn
 from benchmark.config import RunConfig
 from benchmark.model import get_adapter
 from benchmark.profiles import Budget
-from benchmark.task import Batch, Task, get_task
+from benchmark.task import Batch, ScoredLike, get_task
 from benchmark.trainer import Trainer, peak_mem_mb, reset_peak_mem, seeded
 
 SHAPES = ("bit-memory", "mnist", "cifar10", "cifar10-lra")
@@ -57,7 +57,7 @@ RECORD_FIELDS = ("config", "kind", "ours_s_per_step", "reference_s_per_step", "r
 
 
 # -- shapes ------------------------------------------------------------------------------------
-class ShapeTask(Task):
+class ShapeTask(ScoredLike):
     """A task's exact spec with random data of its shape (image datasets need not be present).
 
     Bit memory uses the real task (its generator is part of what is timed). The split sizes are
@@ -86,15 +86,6 @@ class ShapeTask(Task):
             reps = -(-n // len(data))
             return Batch(data.x.repeat(reps, *([1] * (data.x.dim() - 1)))[:n], data.y.repeat(reps, *([1] * (data.y.dim() - 1)))[:n])
         return self.train_batch(np.random.default_rng(self.spec.splits[split].seed), n, 0, 0)
-
-    def logits_view(self, out: torch.Tensor) -> torch.Tensor:
-        return self.real.logits_view(out)
-
-    def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self.real.loss(out, y)
-
-    def scores(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self.real.scores(out, y)
 
 
 # -- the authors' step, re-created ---------------------------------------------------------------

@@ -35,7 +35,7 @@ from .errors import FptError
 from .model import ModelAdapter, get_adapter
 from .profiles import Budget
 from .results import CURVES_SCHEMA, RUNS_SCHEMA, read_table
-from .task import TASKS, Batch, SplitSpec, Task, get_task
+from .task import TASKS, Batch, ScoredLike, SplitSpec, Task, get_task
 from .trainer import Trainer, seeded
 
 MOCK_SEQ = 24
@@ -44,7 +44,7 @@ MOCK_EVAL = 8
 MOCK_BUDGET = Budget(steps=2, batch_size=4, lr=1e-3, eval_every=2, eval_batch_size=MOCK_EVAL, checkpoint_every=1)
 
 
-class MockTask(Task):
+class MockTask(ScoredLike):
     """A tiny in-memory stand-in for a registered task: same output contract, random inputs/labels."""
 
     code_version = "mock"
@@ -85,15 +85,6 @@ class MockTask(Task):
     def fixed_split(self, split: str) -> Batch:
         s = self.spec.splits[split]
         return self._make(np.random.default_rng([s.seed or 0, 99]), s.size)
-
-    def logits_view(self, out: torch.Tensor) -> torch.Tensor:
-        return self.real.logits_view(out)
-
-    def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self.real.loss(out, y)
-
-    def scores(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self.real.scores(out, y)
 
 
 @dataclass

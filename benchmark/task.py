@@ -183,6 +183,25 @@ class Task(abc.ABC):
         )[:16]
 
 
+class ScoredLike(Task):
+    """A task with data of its own but the read-out and scoring of a real task (``self.real``).
+
+    Why: ``mock-run``'s tiny in-memory variants and ``bench``'s shape tasks must interpret a model's
+    output exactly as the task they stand for does; one delegation keeps both from drifting.
+    """
+
+    real: Task
+
+    def logits_view(self, out: torch.Tensor) -> torch.Tensor:
+        return self.real.logits_view(out)
+
+    def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.real.loss(out, y)
+
+    def scores(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.real.scores(out, y)
+
+
 TASKS: Registry[type[Task]] = Registry("task", "fptbench.tasks", declared_builtins=True)
 
 
