@@ -3,11 +3,12 @@
 Sized from measured throughput to about 8 CPU-hours on 2 cores (docs/claims.md has the sizing table:
 steps/s per row, steps, evaluations, minutes per run), run resumably in as many sittings as needed::
 
-    fptbench sweep --profile cpu-long --results results/cpu-long          # the suite below (~5.3 h)
-    fptbench sweep --grid cpu-long-ablation-bitxor --results results/cpu-long   # presets on bit-xor
-    fptbench sweep --grid cpu-long-ablation-mnist --results results/cpu-long    # presets on MNIST
-    fptbench sweep --grid cpu-long-lr-fpt --results results/cpu-long      # lr grid on MNIST: FPT (3 seeds)
-    fptbench sweep --grid cpu-long-lr-full --results results/cpu-long     # and full finetuning (2 seeds)
+    export OMP_NUM_THREADS=1   # two one-thread runs at once beat one two-thread run on 2 cores
+    fptbench sweep --profile cpu-long --results results/cpu-long --workers 2   # the suite below (~5.3 h)
+    fptbench sweep --grid cpu-long-ablation-bitxor --results results/cpu-long --workers 2   # presets, bit-xor
+    fptbench sweep --grid cpu-long-ablation-mnist --results results/cpu-long --workers 2    # presets, MNIST
+    fptbench sweep --grid cpu-long-lr-fpt --results results/cpu-long --workers 2    # lr grid, MNIST: FPT (3 seeds)
+    fptbench sweep --grid cpu-long-lr-full --results results/cpu-long --workers 2   # and full finetuning (2 seeds)
 
 A profile's suite names (task, model, backbone, seeds) only, so the ablation presets and the
 learning-rate grid are grid files (``benchmark/grids/cpu-long-*.toml``) on this profile: their runs
