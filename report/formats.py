@@ -36,6 +36,7 @@ class ReportData:
     tables: list[TableResult]
     figures: list[Figure] = field(default_factory=list)
     command: str = ""
+    coverage: list[str] = field(default_factory=list)  # report/coverage.py: how much of each profile's suite is here
 
 
 @dataclass(frozen=True)
@@ -231,6 +232,8 @@ def write_md(data: ReportData) -> str:
     out = ["# fptbench report", "", "Generated from the Parquet results by the harness; do not edit by hand.", ""]
     if data.command:
         out += [f"Regenerate: {M.md(code(data.command))}", ""]
+    out += [f"- {M.md(from_backticks(line))}" for line in data.coverage]
+    out += [""] if data.coverage else []
     out += ["Paper-value sources: " + "; ".join(f"{M.md(code(k))} = {M.md(v)}" for k, v in SOURCES.items()) + ".", ""]
     for t in data.tables:
         legend = Legend()
@@ -349,6 +352,8 @@ def write_html(data: ReportData) -> str:
            "<p>Generated from the Parquet results by the harness; do not edit by hand.</p>"]
     if data.command:
         out.append(f"<p>Regenerate: {e(code(data.command))}</p>")
+    if data.coverage:
+        out.append("<ul>" + "".join(f"<li>{e(from_backticks(line))}</li>" for line in data.coverage) + "</ul>")
     for t in data.tables:
         legend = Legend()
         header, body = grid(t, legend)

@@ -18,6 +18,7 @@ from benchmark.errors import FptError
 from benchmark.results import read_table
 
 from .compute import absence_reasons, compute_all
+from .coverage import coverage_lines
 from .formats import FORMATS, ReportData, get_format
 from .specs import all_tables, get_table
 
@@ -59,7 +60,8 @@ def _render_into(target: Path, results_dirs: Sequence[Path], shown_results: Sequ
     specs = [get_table(n) for n in tables] if tables else all_tables()
     live = absence_reasons([t for s in specs for t in s.tasks])
     absence = {**live, **(absence or {})}
-    data = ReportData(compute_all(specs, runs, absence), command=_command(shown_results, shown_out, formats, tables))
+    data = ReportData(compute_all(specs, runs, absence), command=_command(shown_results, shown_out, formats, tables),
+                      coverage=coverage_lines(runs, shown_results[0] if shown_results else "RESULTS"))
     written: list[Path] = []
     if figures:
         data.figures, written = render_figures(runs, read_table(results_dirs, "curves"), target)

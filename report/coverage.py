@@ -1,0 +1,88 @@
+"""How much of each profile's planned suite the results hold, stated at the top of every report.
+
+A long profile (``cpu-long``) is run in several sittings and its finished runs are committed as they
+complete, so a committed report may rest on part of its suite. Without a coverage line a reader
+cannot tell "never planned" from "not run yet"; with it, every report says how many of the suite's
+runs it rests on, which are missing, and the command that resumes the sweep.
+
+A suite run counts when a harness run of that (task, model, backbone, seed) and profile finished or
+diverged (diverged runs are scored), with default model options, at the profile's own learning rate,
+on the whole training split: the same filter that decides the report's plain rows. Grid files (ablation
+presets, learning-rate grids) are not the suite and are not counted here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from benchmark.errors import FptError
+from benchmark.profiles import get_profile
+
+from .compute import HARNESS, profile_lr, run_records, same_lr
+
+SCORED = ("finished", "diverged")
+Key = tuple[str, str, str, int]  # task, model, backbone ("none" without one), seed
+
+
+@dataclass(frozen=True)
+class SuiteCoverage:
+    profile: str
+    planned: tuple[Key, ...]
+    done: frozenset[Key]
+
+    @property
+    def missing(self) -> tuple[Key, ...]:
+        return tuple(k for k in self.planned if k not in self.done)
+
+    def per_task(self) -> dict[str, tuple[int, int]]:
+        """task -> (runs done, runs planned), in the suite's order."""
+        out: dict[str, tuple[int, int]] = {}
+        for k in self.planned:
+            d, n = out.get(k[0], (0, 0))
+            out[k[0]] = (d + (k in self.done), n + 1)
+        return out
+
+
+def _plain_done(rec: pd.DataFrame, profile: str) -> frozenset[Key]:
+    mine = rec[(rec.profile == profile) & (rec.source == HARNESS) & rec.status.isin(SCORED)]
+    mine = mine[mine.options.map(lambda o: not o) & (mine.train_fraction >= 1.0)]
+    keys = set()
+    for r in mine.itertuples():
+        want = profile_lr(profile, r.task, r.model)
+        if want is None or bool(same_lr(pd.Series([r.lr]), want).iloc[0]):
+            keys.add((r.task, r.model, r.backbone or "none", int(r.seed)))
+    return frozenset(keys)
+
+
+def suite_coverage(runs: pd.DataFrame) -> list[SuiteCoverage]:
+    """One entry per registered profile that has runs in ``runs`` (profiles unknown here are skipped)."""
+    if runs.empty:
+        return []
+    rec = run_records(runs)
+    out = []
+    for name in sorted(set(rec.profile)):
+        try:
+            profile = get_profile(name)
+        except FptError:
+            continue
+        planned = tuple(dict.fromkeys((e.task, e.model, e.backbone or "none", int(s))
+                                      for e in profile.suite for s in e.seeds))
+        out.append(SuiteCoverage(name, planned, _plain_done(rec, name) & frozenset(planned)))
+    return out
+
+
+def coverage_lines(runs: pd.DataFrame, results: str) -> list[str]:
+    """Plain sentences (backticks for code) for the report's header, one per profile."""
+    lines = []
+    for c in suite_coverage(runs):
+        n, d = len(c.planned), len(c.planned) - len(c.missing)
+        tasks = ", ".join(f"{t} {done}/{planned}" for t, (done, planned) in c.per_task().items())
+        if not c.missing:
+            lines.append(f"Profile `{c.profile}`: all {n} runs of its suite are here ({tasks}).")
+            continue
+        lines.append(f"Profile `{c.profile}`: {d} of the {n} runs of its suite are here ({tasks}); the other {n - d} "
+                     f"are not run yet, so their cells read 'never run'. Resume with "
+                     f"`fptbench sweep --profile {c.profile} --results {results}` (finished runs are skipped).")
+    return lines
