@@ -4,7 +4,7 @@ Sized from measured throughput to about 8 CPU-hours on 2 cores (docs/claims.md h
 steps/s per row, steps, evaluations, minutes per run), run resumably in as many sittings as needed::
 
     export OMP_NUM_THREADS=1   # two one-thread runs at once beat one two-thread run on 2 cores
-    fptbench sweep --profile cpu-long --results results/cpu-long --workers 2   # the suite below (~5.3 h)
+    fptbench sweep --profile cpu-long --results results/cpu-long --workers 2   # the suite below (~7.0 h)
     fptbench sweep --grid cpu-long-ablation-bitxor --results results/cpu-long --workers 2   # presets, bit-xor
     fptbench sweep --grid cpu-long-ablation-mnist --results results/cpu-long --workers 2    # presets, MNIST
     fptbench sweep --grid cpu-long-lr-fpt --results results/cpu-long --workers 2    # lr grid, MNIST: FPT (3 seeds)
@@ -18,8 +18,8 @@ and the grid's 1e-3 FPT runs are the suite's own runs (same config hash), never 
 Budgets: the bit tasks run far enough that FPT's validation curve is flat (bit-xor reaches 100% in a
 few hundred steps); MNIST and Bit Memory cannot reach the paper's convergence (5k and 10k steps) in
 this budget, so their curves still rise at the end, and the report says so. ListOps (0.28 steps/s,
-1M validation tokens per evaluation) gets what is left: FPT and random-frozen, 2 seeds, 100 steps,
-one evaluation at the end: early training only. MNIST evaluates every 350 steps (its 5,000-image
+1M validation tokens per evaluation) gets what is left: FPT, random-frozen, from-scratch and LSTM,
+3 seeds, 100 steps, one evaluation at the end: early training only (last in the suite). MNIST evaluates every 350 steps (its 5,000-image
 validation split costs ~40 s per pass), so its steps-to-threshold has a resolution of 350 steps.
 """
 
@@ -47,8 +47,13 @@ SUITE = (
     # MNIST modality rows (Table 2): bit-memory-pretrained 3 seeds; images 2 seeds (the costliest row: 12 layers)
     SuiteEntry("mnist", "bit-memory-pretrained", LANGUAGE, SEEDS),
     SuiteEntry("mnist", "fpt", IMAGES, (0, 1)),
-    # ListOps as far as the budget allows: 2 seeds, early training only
+    # ListOps as far as the budget allows: early training only (100 steps, one evaluation). FPT and
+    # random-frozen seeds 0 and 1 first, then the third seed and the from-scratch and LSTM rows that
+    # complete Table 1 with n = 3 (appended last, so the entries above keep their order and run ids)
     *(SuiteEntry("listops", m, LANGUAGE, (0, 1)) for m in ("fpt", "random-frozen")),
+    *(SuiteEntry("listops", m, LANGUAGE, (2,)) for m in ("fpt", "random-frozen")),
+    SuiteEntry("listops", "random-full", LANGUAGE, SEEDS),
+    SuiteEntry("listops", "lstm", None, SEEDS),
 )
 
 register_profile(Profile(
