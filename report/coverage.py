@@ -73,16 +73,21 @@ def suite_coverage(runs: pd.DataFrame) -> list[SuiteCoverage]:
     return out
 
 
-def coverage_lines(runs: pd.DataFrame, results: str) -> list[str]:
-    """Plain sentences (backticks for code) for the report's header, one per profile."""
-    lines = []
+def coverage_by_profile(runs: pd.DataFrame, results: str) -> dict[str, str]:
+    """profile -> one plain sentence (backticks for code) saying how much of its suite is here."""
+    out = {}
     for c in suite_coverage(runs):
         n, d = len(c.planned), len(c.planned) - len(c.missing)
         tasks = ", ".join(f"{t} {done}/{planned}" for t, (done, planned) in c.per_task().items())
         if not c.missing:
-            lines.append(f"Profile `{c.profile}`: all {n} runs of its suite are here ({tasks}).")
+            out[c.profile] = f"Profile `{c.profile}`: all {n} runs of its suite are here ({tasks})."
             continue
-        lines.append(f"Profile `{c.profile}`: {d} of the {n} runs of its suite are here ({tasks}); the other {n - d} "
-                     f"are not run yet, so their cells read 'never run'. Resume with "
-                     f"`fptbench sweep --profile {c.profile} --results {results}` (finished runs are skipped).")
-    return lines
+        out[c.profile] = (f"Profile `{c.profile}`: {d} of the {n} runs of its suite are here ({tasks}); the other "
+                          f"{n - d} are not run yet, so what rests on them reads 'never run' or 'not measured'. Resume "
+                          f"with `fptbench sweep --profile {c.profile} --results {results}` (finished runs are skipped).")
+    return out
+
+
+def coverage_lines(runs: pd.DataFrame, results: str) -> list[str]:
+    """The report header's lines, one per profile."""
+    return list(coverage_by_profile(runs, results).values())

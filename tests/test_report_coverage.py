@@ -47,3 +47,21 @@ def test_runs_that_are_not_the_suite_run_do_not_count():
 def test_runs_of_a_profile_unknown_here_are_skipped_and_an_empty_table_says_nothing():
     assert suite_coverage(frame(run_rows("bit-xor", "fpt", 0, 0.5, profile="someone-elses"))) == []
     assert coverage_lines(frame(), "results/x") == []
+
+
+def test_the_readme_block_the_claims_page_and_the_leaderboard_state_a_partial_suite():
+    from report.claims import evaluate_claims, readme_block
+    from report.claims.html import claims_section
+    from report.claims.output import to_markdown
+    from report.coverage import coverage_by_profile
+    from test_claims import ABSENCE
+
+    runs = frame(*_cpu_suite_runs(skip=3))
+    checked = evaluate_claims(runs, ABSENCE, "results/x")
+    cov = coverage_by_profile(runs, "results/x")
+    n = len(suite_coverage(runs)[0].planned)
+    said = f"{n - 3} of the {n} runs"
+    assert said in readme_block(checked, None, cov)
+    assert said in to_markdown(checked, cov)
+    assert said in claims_section(runs, "results/x")
+    assert said not in readme_block(checked, None)

@@ -11,6 +11,9 @@ import html
 
 import pandas as pd
 
+from ..coverage import coverage_by_profile
+from ..markup import from_backticks
+from ..markup import html as markup_html
 from .base import FAILS, HOLDS, INCONCLUSIVE, NOT_MEASURED
 from .output import evaluate_claims
 
@@ -26,6 +29,7 @@ def claims_section(runs: pd.DataFrame, results_hint: str = "RESULTS") -> str:
     from .paper import PAPER_TASKS
 
     checked = evaluate_claims(runs, {t: NO_RUN for t in PAPER_TASKS}, results_hint)
+    coverage = coverage_by_profile(runs, results_hint)
     parts = [f"<style>{STYLE}</style>", '<section id="claims"><h2>Does the paper hold? The claims, checked</h2>',
              '<p class="small">Each claim is a decision rule over these results (docs/claims.md): <em>holds</em> and '
              "<em>does not hold</em> need at least 2 seeds and 95% bootstrap intervals over seeds; a stand-in backbone "
@@ -35,6 +39,8 @@ def claims_section(runs: pd.DataFrame, results_hint: str = "RESULTS") -> str:
         stand = f" (stand-in for {group.stand_in_for})" if group.stand_in_for else ""
         parts.append(f"<h3>profile {html.escape(group.profile)}, backbone {html.escape(group.backbone)}"
                      f"{html.escape(stand)}</h3>")
+        if group.profile in coverage:
+            parts.append(f'<p class="small">{markup_html(from_backticks(coverage[group.profile]))}</p>')
         parts.append("<table><thead><tr><th>#</th><th>claim</th><th>verdict</th><th>why</th></tr></thead><tbody>")
         for r in results:
             parts.append(f"<tr><td>{r.number}</td><td title=\"{html.escape(r.rule)}\">{html.escape(r.title)} "

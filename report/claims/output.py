@@ -15,6 +15,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 
 from ..compute import absence_reasons
+from ..coverage import coverage_by_profile
 from .base import FAILS, HOLDS, INCONCLUSIVE, NOT_MEASURED, ClaimResult, all_claims
 from .evidence import ClaimContext, Group, claim_groups, run_table
 
@@ -63,24 +64,32 @@ def summary_table(group: Group, results: list[ClaimResult]) -> str:
     return "\n".join(lines)
 
 
-def readme_block(checked: list[tuple[Group, list[ClaimResult]]], report_link: str | None = None) -> str:
-    """The headline group's claims table with its backbone and profile named: what a README embeds."""
+def readme_block(checked: list[tuple[Group, list[ClaimResult]]], report_link: str | None = None,
+                 coverage: Mapping[str, str] | None = None) -> str:
+    """The headline group's claims table with its backbone and profile named: what a README embeds.
+    ``coverage``: profile -> how much of its suite the results hold (report/coverage.py)."""
     group, results = checked[0]
     head = f"**Does the paper hold?** Checked on {group.label}, from the committed results"
-    lines = [head + (f" ([details]({report_link}))." if report_link else "."), "", summary_table(group, results), ""]
+    lines = [head + (f" ([details]({report_link}))." if report_link else "."), ""]
+    if coverage and group.profile in coverage:
+        lines += [coverage[group.profile], ""]
+    lines += [summary_table(group, results), ""]
     lines.append("Verdicts need at least 2 seeds and 95% bootstrap intervals over seeds; each claim's decision rule is "
                  "stated in the details. A stand-in backbone tests the claims on *that* backbone, not on GPT-2.")
     return "\n".join(lines) + "\n"
 
 
-def to_markdown(checked: list[tuple[Group, list[ClaimResult]]]) -> str:
+def to_markdown(checked: list[tuple[Group, list[ClaimResult]]], coverage: Mapping[str, str] | None = None) -> str:
     out = ["# The paper's claims, checked on these results", "",
            "Each claim is a decision rule over the runs table (report/claims/, docs/claims.md): *holds* and *does not "
            "hold* need at least 2 seeds and 95% bootstrap intervals over seeds (paired over matched seeds for a "
            "difference); *inconclusive* means measured but not settled; *not measured* lists the commands that would "
            "measure it. One section per (profile, backbone): a stand-in backbone tests the claims on that backbone.", ""]
     for group, results in checked:
-        out += [f"## {group.label}", "", summary_table(group, results), ""]
+        out += [f"## {group.label}", ""]
+        if coverage and group.profile in coverage:
+            out += [coverage[group.profile], ""]
+        out += [summary_table(group, results), ""]
         for r in results:
             out += [f"### {r.number}. {r.title} — {MARK[r.verdict]}", "", f"*Claim ({r.paper_ref}).* {r.statement}", "",
                     f"*Rule.* {r.rule}", "", f"*Verdict.* {r.verdict}: {r.reason}.", ""]
@@ -110,6 +119,6 @@ def render_claims(runs: pd.DataFrame, out_dir: Path | str, absence: Mapping[str,
     out_dir = Path(out_dir)
     checked = evaluate_claims(runs, absence, results_hint)
     md, js = out_dir / MD_FILE, out_dir / JSON_FILE
-    md.write_text(to_markdown(checked), encoding="utf-8")
+    md.write_text(to_markdown(checked, coverage_by_profile(runs, results_hint)), encoding="utf-8")
     js.write_text(to_json(checked), encoding="utf-8")
     return [md, js]

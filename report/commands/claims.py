@@ -25,16 +25,19 @@ def cmd_claims(a: argparse.Namespace) -> int:
     from benchmark.results import read_table
     from report.claims import evaluate_claims, readme_block, to_json, to_markdown
     from report.claims.readme import update_readme
+    from report.coverage import coverage_by_profile
 
     dirs = [Path(d) for d in (a.results or [DEFAULT_RESULTS])]
     for d in dirs:
         if not d.is_dir():
             raise FptError(f"results directory {d} does not exist; pass the right --results")
-    checked = evaluate_claims(read_table(dirs, "runs"), results_hint=str(dirs[0]))
+    runs = read_table(dirs, "runs")
+    checked = evaluate_claims(runs, results_hint=str(dirs[0]))
+    coverage = coverage_by_profile(runs, str(dirs[0]))
     if a.readme:
-        same = update_readme(a.readme, readme_block(checked, a.link), check=a.check)
+        same = update_readme(a.readme, readme_block(checked, a.link, coverage), check=a.check)
         state = "up to date" if same else ("out of date" if a.check else "updated")
         print(f"{a.readme}: claims block {state}")
         return 1 if a.check and not same else 0
-    print(to_json(checked) if a.json else to_markdown(checked), end="")
+    print(to_json(checked) if a.json else to_markdown(checked, coverage), end="")
     return 0
