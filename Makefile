@@ -47,12 +47,14 @@ reproduce: data
 
 test: pytest gate verify-committed check-outputs
 
-# The committed report, leaderboard, HF export and README claims block are exactly what the committed results produce.
+# The committed reports (cpu, cpu-long), leaderboards, HF export and README claims block are exactly what the committed results produce.
 check-outputs: install
 	$(BIN)/fptbench report --check --out report/cpu
 	$(BIN)/fptbench leaderboard --check --results results/cpu --out report/cpu-leaderboard
 	$(BIN)/fptbench export --check --results results/cpu --out results/cpu-hf
 	$(BIN)/fptbench claims --check --results results/cpu --readme README.md --link report/cpu/claims.md
+	$(BIN)/fptbench report --check --out report/cpu-long
+	$(BIN)/fptbench leaderboard --check --results results/cpu-long --out report/cpu-long-leaderboard
 
 pytest: install
 	$(BIN)/ruff check benchmark tasks baselines report tests examples
