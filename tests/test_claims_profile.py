@@ -15,7 +15,8 @@ from benchmark.profiles import get_profile
 from report.claims import NOT_MEASURED, evaluate_claims
 from test_claims import ABSENCE, frame, run_rows
 
-GRIDS = ("cpu-long-ablation-bitxor", "cpu-long-ablation-mnist", "cpu-long-lr-fpt", "cpu-long-lr-full")
+GRIDS = ("cpu-long-ablation-bitxor", "cpu-long-ablation-mnist", "cpu-long-lr-fpt", "cpu-long-lr-full",
+         "cpu-long-lr-scratch")
 # (claim, tasks it must be measured on by cpu-long)
 COVERAGE = {
     "bit-tasks-solved": ("bit-memory", "bit-xor"),
@@ -25,6 +26,7 @@ COVERAGE = {
     "modality-ordering": ("bit-xor", "mnist"),
     "ablation-ordering": ("bit-xor", "mnist"),
     "tuned-lr-full-overtakes": ("mnist",),
+    "tuned-lr-fpt-matches-scratch": ("bit-xor", "mnist"),
 }
 
 
