@@ -163,7 +163,8 @@ def combine(findings: list[Finding], require_all: bool = False) -> tuple[str, st
     missing = sorted({f.task for f in findings if f.verdict == NOT_MEASURED})
     scope = f"; not measured: {', '.join(missing)}" if missing else ""
     if not measured:
-        return NOT_MEASURED, "no run of the rows it compares" + (f" ({', '.join(missing)})" if missing else "")
+        return NOT_MEASURED, ("not measured on any task" + (f" ({', '.join(missing)})" if missing else "")
+                              + ": each lacks a row it compares; the details say what")
     fails = [f for f in measured if f.verdict == FAILS]
     holds = [f for f in measured if f.verdict == HOLDS]
     if fails:
