@@ -321,6 +321,10 @@ def test_tuned_scratch_claim_selects_each_methods_lr_and_applies_the_margin():
     # FPT far below the tuned from-scratch model: does not hold
     weak = grid("bit-xor", "fpt", {1e-4: [0.6, 0.6, 0.61], 1e-3: [0.7, 0.7, 0.71]}, {1e-4: 0.6, 1e-3: 0.7})
     assert finding(claim(frame(scratch, weak), "tuned-lr-fpt-matches-scratch"), "bit-xor").verdict == FAILS
+    # a half-finished grid (one seed at 1e-4) leaves one eligible rate: not measured, never a selection among one
+    partial = grid("bit-xor", "random-full", {1e-4: [1.0], 1e-3: [0.505] * 3}, {1e-4: 1.0, 1e-3: 0.505})
+    f = finding(claim(frame(partial, fpt), "tuned-lr-fpt-matches-scratch"), "bit-xor")
+    assert f.verdict == NOT_MEASURED and "at least 2 are needed" in f.note
     # one lr for from scratch: not measured, with the grid's commands for the rates it lacks
     r = claim(frame(seeds("bit-xor", "random-full", [0.5] * 3), fpt), "tuned-lr-fpt-matches-scratch")
     assert finding(r, "bit-xor").verdict == NOT_MEASURED

@@ -260,7 +260,13 @@ class TunedLr(Claim):
                     missing[label] = "benchmark.selection (validation-based lr selection) is not in this checkout"
                     cmds.append(f"fptbench select --results {ctx.results_hint} --json")
                     continue
-                lr = _selected_lr(select, runs, ctx, task, model)
+                lr, eligible = _selected_lr(select, runs, ctx, task, model)
+                if eligible is not None and len(eligible) < 2:  # a half-finished grid selects among one rate
+                    missing[label] = (f"learning rates with every seed finished: "
+                                      f"{', '.join(f'{x:g}' for x in eligible) or 'none'} (at least 2 are needed; "
+                                      "the others are incomplete)")
+                    cmds.append(f"fptbench select --results {ctx.results_hint} --json")
+                    continue
                 if lr is None:
                     missing[label] = "the selector picked no learning rate for it"
                     cmds.append(f"fptbench select --results {ctx.results_hint} --json")
@@ -311,21 +317,26 @@ class TunedLrMatchesScratch(TunedLr):
         return non_inferior(task, what, a, b, ("FPT", "random-full"), MATCH_MARGIN[task])
 
 
-def _selected_lr(select, runs, ctx: ClaimContext, task: str, model: str) -> float | None:
-    """The lr the selector picks for (task, model, backbone) among this group's runs, reading its documented
-    record fields (task, model, backbone, lr_selected); the selector sees the runs table rows of these runs."""
+def _selected_lr(select, runs, ctx: ClaimContext, task: str, model: str) -> tuple[float | None, list[float] | None]:
+    """The lr the selector picks for (task, model, backbone) among this group's runs, and the rates it could
+    choose from (None when the selector does not say), reading its documented record fields (task, model,
+    backbone, lr_selected, lrs_eligible); the selector sees the runs table rows of these runs."""
+    import math
+
     import pandas as pd
 
     table = ctx.raw_runs[ctx.raw_runs.run_id.isin(set(runs.run_id))]
     if table.empty:
-        return None
+        return None, None
     picked = select(table)
     recs = picked.to_dict("records") if isinstance(picked, pd.DataFrame) else list(picked)
     for r in recs:
         if r.get("task") == task and r.get("model") == model and r.get("backbone", ctx.group.backbone) == ctx.group.backbone:
             lr = r.get("lr_selected")
-            return None if lr is None else float(lr)
-    return None
+            eligible = r.get("lrs_eligible")
+            lr = None if lr is None or (isinstance(lr, float) and math.isnan(lr)) else float(lr)
+            return lr, (None if eligible is None else [float(x) for x in eligible])
+    return None, None
 
 
 for _claim in (BitTasksSolved(), MatchesScratch(), PretrainingBeatsRandom(), ConvergesFaster(), ModalityOrdering(),
