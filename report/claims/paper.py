@@ -278,7 +278,7 @@ class TunedLr(Claim):
                 continue
             findings.append(self.compare(task, f"{la} (lr {chosen[la]:g}) - {lb} (lr {chosen[lb]:g}), selected on "
                                          "validation", rows[la], rows[lb]))
-        return (*combine(findings), findings, cmds)
+        return (*combine(findings), findings, list(dict.fromkeys(cmds)))
 
 
 class TunedLrFullOvertakes(TunedLr):
