@@ -20,7 +20,7 @@ import pandas as pd
 from benchmark.errors import FptError
 from benchmark.profiles import get_profile
 
-from .compute import HARNESS, profile_lr, run_records, same_lr
+from .compute import HARNESS, on_full_training_split, profile_lr, run_records, same_lr
 
 SCORED = ("finished", "diverged")
 Key = tuple[str, str, str, int]  # task, model, backbone ("none" without one), seed
@@ -47,12 +47,12 @@ class SuiteCoverage:
 
 def _plain_done(rec: pd.DataFrame, profile: str) -> frozenset[Key]:
     mine = rec[(rec.profile == profile) & (rec.source == HARNESS) & rec.status.isin(SCORED)]
-    mine = mine[mine.options.map(lambda o: not o) & (mine.train_fraction >= 1.0)]
+    mine, _ = on_full_training_split(mine[mine.options.map(lambda o: not o).astype(bool)])
     keys = set()
-    for r in mine.itertuples():
-        want = profile_lr(profile, r.task, r.model)
-        if want is None or bool(same_lr(pd.Series([r.lr]), want).iloc[0]):
-            keys.add((r.task, r.model, r.backbone or "none", int(r.seed)))
+    for (task, model), g in mine.groupby(["task", "model"]):
+        want = profile_lr(profile, task, model)
+        at_lr = g if want is None else g[same_lr(g.lr, want)]
+        keys.update((task, model, b or "none", int(s)) for b, s in zip(at_lr.backbone, at_lr.seed))
     return frozenset(keys)
 
 
