@@ -209,6 +209,8 @@ def run_records(runs: pd.DataFrame) -> pd.DataFrame:
     first = runs.sort_values(["run_id", "source", "split", "metric"]).drop_duplicates(["run_id", "source"])
     rec = first[["run_id", "status", "task", "model", "backbone", "seed", "profile", "task_fingerprint",
                  "config_hash", "stand_in_for", "source"]].copy()
+    # what the run computed in (``precision=auto`` resolves per machine); '' for results older than the column
+    rec["precision"] = first.precision.fillna("").astype(str) if "precision" in first else ""
     configs = [json.loads(c) for c in first.config]
     rec["options"] = [c.get("model_options", {}) for c in configs]
     rec["budget_steps"] = [int(c.get("budget", {}).get("steps", -1)) for c in configs]
@@ -346,6 +348,9 @@ def _cell(spec: TableSpec, metric: Metric, row: RowSpec, group: Group, task: str
     budget_note = _budget_note(group.profile, task, row.model, sorted(set(counted.budget_steps)))
     if budget_note:
         notes.append(budget_note)
+    mixed = precision_mix(counted)
+    if mixed:
+        notes.append(mixed)
     if counted.empty:
         reason = f"diverged ({len(diverged)} of {len(mine)} seeds)" if len(diverged) else "no finished run"
         return Cell(missing=reason, notes=tuple(notes)), backbones
@@ -362,6 +367,24 @@ def _cell(spec: TableSpec, metric: Metric, row: RowSpec, group: Group, task: str
         return Cell(missing=f"{unreached[0]} ({len(unreached)} of {len(counted)} scored seeds)",
                     notes=tuple(notes)), backbones
     return Cell(tuple(values), tuple(seeds), None, tuple(notes), diverged=n_div), backbones
+
+
+def precision_mix(counted: pd.DataFrame) -> str:
+    """'' when a cell's seeds share one precision; else which seeds ran in which (e.g. 'fp32 seed 0, bf16 seeds 1, 2').
+
+    A mean over seeds computed in different precisions is still a mean over seeds, but a reader comparing
+    it with a neighbour must be able to see it (``precision=auto`` gives bf16 on AMX CPUs, fp32 elsewhere).
+    """
+    if "precision" not in counted or counted.empty:
+        return ""
+    prec = counted.precision.fillna("").replace("", "not recorded")
+    if prec.nunique() < 2:
+        return ""
+    parts = []
+    for p in sorted(prec.unique()):
+        seeds = sorted(int(s) for s in counted.seed[prec == p])
+        parts.append(f"{value(p)} seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}")
+    return "precision " + ", ".join(parts)
 
 
 def _has_test_score(rows: pd.DataFrame) -> bool:

@@ -73,18 +73,41 @@ def suite_coverage(runs: pd.DataFrame) -> list[SuiteCoverage]:
     return out
 
 
+def precision_sentence(rec: pd.DataFrame, profile: str) -> str:
+    """What the profile's scored harness runs were computed in, counted per precision.
+
+    ``precision=auto`` is a rule on the hardware (bf16 autocast on CPUs with AMX and bf16 GPUs, fp32
+    elsewhere), so one profile's runs made in several sittings on different machines can mix
+    precisions; a reader must see that beside the numbers, not only in a Parquet column.
+    """
+    if "precision" not in rec:
+        return ""
+    mine = rec[(rec.profile == profile) & (rec.source == HARNESS) & rec.status.isin(SCORED)]
+    counts = mine.precision.fillna("").replace("", "not recorded").value_counts()
+    if counts.empty:
+        return ""
+    parts = [f"{p} ({int(k)} run{'s' if k != 1 else ''})" for p, k in sorted(counts.items(), key=lambda pk: (-pk[1], pk[0]))]
+    if len(parts) == 1:
+        return f" Precision: all its runs computed in {counts.index[0]}."
+    return (f" Precision: its runs were computed in {' and '.join(parts)}, because `precision=auto` resolves per "
+            "machine (bf16 on CPUs with AMX, fp32 without); cells whose seeds mix precisions say so.")
+
+
 def coverage_by_profile(runs: pd.DataFrame, results: str) -> dict[str, str]:
-    """profile -> one plain sentence (backticks for code) saying how much of its suite is here."""
+    """profile -> one plain paragraph (backticks for code): how much of its suite is here, and in which precision."""
     out = {}
+    rec = run_records(runs) if not runs.empty else None
     for c in suite_coverage(runs):
         n, d = len(c.planned), len(c.planned) - len(c.missing)
         tasks = ", ".join(f"{t} {done}/{planned}" for t, (done, planned) in c.per_task().items())
+        precision = precision_sentence(rec, c.profile) if rec is not None else ""
         if not c.missing:
-            out[c.profile] = f"Profile `{c.profile}`: all {n} runs of its suite are here ({tasks})."
+            out[c.profile] = f"Profile `{c.profile}`: all {n} runs of its suite are here ({tasks}).{precision}"
             continue
         out[c.profile] = (f"Profile `{c.profile}`: {d} of the {n} runs of its suite are here ({tasks}); the other "
                           f"{n - d} are not run yet, so what rests on them reads 'never run' or 'not measured'. Resume "
-                          f"with `fptbench sweep --profile {c.profile} --results {results}` (finished runs are skipped).")
+                          f"with `fptbench sweep --profile {c.profile} --results {results}` (finished runs are "
+                          f"skipped).{precision}")
     return out
 
 

@@ -25,7 +25,8 @@ LANGUAGE = "language (sentence-transformers/all-MiniLM-L6-v2)"
 
 def run_rows(task: str, model: str, seed: int, test: float, *, backbone: str = "minilm-l6", val: float | None = None,
              options: dict | None = None, lr: float | None = None, status: str = "finished", stt: int | None = None,
-             steps: int = 400, profile: str = PROFILE, pretrained_on: str = LANGUAGE) -> list[dict]:
+             steps: int = 400, profile: str = PROFILE, pretrained_on: str = LANGUAGE,
+             precision: str | None = None) -> list[dict]:
     """The runs-table rows of one run (test/val of the main metric and loss), schema-complete."""
     lr = lr if lr is not None else (3e-4 if model == "lstm" else 1e-3)
     options = options or {}
@@ -39,7 +40,7 @@ def run_rows(task: str, model: str, seed: int, test: float, *, backbone: str = "
                 stand_in_for="gpt2" if backbone == "minilm-l6" else "", seed=seed, profile=profile, n_examples=100,
                 selected_step=steps, steps_trained=steps, steps_to_threshold=stt, threshold=0.9, n_params_total=10,
                 n_params_trainable=5, train_time_s=1.0, steps_per_s=1.0, peak_mem_mb=1.0, device="cpu",
-                git_dirty=False, config=cfg_json, config_hash=run_id[-10:], source="harness")
+                git_dirty=False, config=cfg_json, config_hash=run_id[-10:], source="harness", precision=precision)
     rows = []
     for split, value in (("val", test if val is None else val), ("test", test)):
         if status != "finished":

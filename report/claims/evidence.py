@@ -65,6 +65,13 @@ class Row:
     def ok(self) -> bool:
         return not self.missing and bool(self.values)
 
+    def precisions(self, seeds: list[int] | None = None) -> dict[int, str]:
+        """seed -> what its run computed in ('' where not recorded), for ``seeds`` (default: all)."""
+        if self.runs is None or "precision" not in self.runs:
+            return {}
+        out = {int(s): str(p or "") for s, p in zip(self.runs.seed, self.runs.precision)}
+        return {s: p for s, p in out.items() if seeds is None or s in seeds}
+
 
 def _options_key(options: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((str(k), json.dumps(v, sort_keys=True)) for k, v in dict(options).items()))
@@ -74,7 +81,7 @@ def run_table(runs: pd.DataFrame) -> pd.DataFrame:
     """One record per run: identity, status, options, learning rate, budget and its test outcome."""
     cols = ["run_id", "status", "task", "model", "backbone", "seed", "profile", "options", "lr", "budget_steps",
             "eval_every", "task_fingerprint", "config_hash", "stand_in_for", "pretrained_on", "source",
-            "test_value", "val_value", "steps_to_threshold", "steps_trained"]
+            "test_value", "val_value", "steps_to_threshold", "steps_trained", "precision"]
     if runs.empty:
         return pd.DataFrame(columns=cols)
     runs = dedupe_runs(runs)
@@ -99,6 +106,7 @@ def run_table(runs: pd.DataFrame) -> pd.DataFrame:
             "stand_in_for": first.stand_in_for or "", "pretrained_on": first.pretrained_on or "",
             "source": first.source if isinstance(first.source, str) else "harness",
             "test_value": test, "val_value": val, "steps_to_threshold": stt, "steps_trained": trained,
+            "precision": str(first.precision) if "precision" in rows and isinstance(first.precision, str) else "",
         })
     return pd.DataFrame(recs, columns=cols)
 

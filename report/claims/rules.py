@@ -53,6 +53,25 @@ def missing_finding(task: str, what: str, reasons: dict[str, str]) -> Finding:
     return Finding(task, what, NOT_MEASURED, note=note)
 
 
+def precision_note(rows: dict[str, Row], seeds: list[int]) -> str:
+    """'' when every run compared computed in one precision; else which row's seeds ran in which.
+
+    ``precision=auto`` resolves per machine, so rows from two sittings can mix fp32 and bf16; a
+    verdict resting on both says so (the gate's calibration treats the difference as noise, docs/ci.md).
+    """
+    per_row = {label: row.precisions(seeds) for label, row in rows.items()}
+    if len({p for precs in per_row.values() for p in precs.values()}) < 2:
+        return ""
+    parts = []
+    for label, precs in per_row.items():
+        by: dict[str, list[int]] = {}
+        for s, p in sorted(precs.items()):
+            by.setdefault(p or "not recorded", []).append(s)
+        parts.append(f"{label} " + ", ".join(f"{p} (seed{'s' if len(ss) > 1 else ''} {', '.join(map(str, ss))})"
+                                             for p, ss in sorted(by.items())))
+    return "; mixed precision: " + "; ".join(parts)
+
+
 def matched(a: Row, b: Row) -> tuple[list[int], list[float], list[float]]:
     seeds = sorted(set(a.values) & set(b.values))
     return seeds, [a.values[s] for s in seeds], [b.values[s] for s in seeds]
@@ -78,7 +97,9 @@ def paired_rule(task: str, what: str, a: Row, b: Row, labels: tuple[str, str], b
         verdict, why = FAILS, f"upper end {ci[1]:.1f} {other} {bound:g}"
     else:
         verdict, why = INCONCLUSIVE, f"interval contains {bound:g}"
-    return Finding(task, what, verdict, mean, ci, len(seeds), "pts", f"{_fmt(mean)} pts, {_ci_text(ci)}: {why}", per_seed)
+    mixed = precision_note(dict(zip(labels, (a, b))), seeds)
+    return Finding(task, what, verdict, mean, ci, len(seeds), "pts", f"{_fmt(mean)} pts, {_ci_text(ci)}: {why}{mixed}",
+                   per_seed)
 
 
 def gain(task: str, what: str, a: Row, b: Row, labels: tuple[str, str]) -> Finding:
@@ -109,7 +130,8 @@ def level(task: str, what: str, a: Row, label: str, at_least: float, want: bool 
         verdict, why = HOLDS, (f"lower end {ci[0]:.1f} >= {at_least:g}" if want else f"upper end {ci[1]:.1f} < {at_least:g}")
     else:
         verdict, why = FAILS, (f"upper end {ci[1]:.1f} < {at_least:g}" if want else f"lower end {ci[0]:.1f} >= {at_least:g}")
-    return Finding(task, what, verdict, mean, ci, len(vals), "%", f"{mean:.1f}%, {_ci_text(ci)}: {why}", per_seed)
+    mixed = precision_note({label: a}, sorted(a.values))
+    return Finding(task, what, verdict, mean, ci, len(vals), "%", f"{mean:.1f}%, {_ci_text(ci)}: {why}{mixed}", per_seed)
 
 
 def faster(task: str, what: str, a_steps: Row, b_steps: Row, b_trained: Row,
@@ -148,7 +170,7 @@ def faster(task: str, what: str, a_steps: Row, b_steps: Row, b_trained: Row,
     both = ratios + lower_bounds
     estimate = min(both) if both else None  # the smallest per-seed speed-up (a lower bound where censored)
     est_text = "" if estimate is None else (f"speed-up >= {estimate:.1f}x" if lower_bounds else f"speed-up {estimate:.1f}x (min over seeds)")
-    note = f"{est_text + '; ' if est_text else ''}{why}"
+    note = f"{est_text + '; ' if est_text else ''}{why}{precision_note(dict(zip(labels, (a_steps, b_steps))), seeds)}"
     return Finding(task, what, verdict, estimate, None, n, "x", note, per_seed)
 
 
