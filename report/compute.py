@@ -66,6 +66,10 @@ class Cell:
     notes: tuple[str, ...] = ()
     derived: bool = False
     diverged: int = 0  # how many of ``values`` come from diverged runs (scored at their best validation state)
+    # A missing cell whose runs give lower bounds (metric.censor: steps to a threshold some seeds never reached):
+    # per seed the value where there is one, else its bound. A ratio over it is a bound, never a number.
+    censored: tuple[float, ...] = ()
+    bound: str = ""  # "" an exact value; ">=" a lower bound (a derived ratio over a censored row)
 
     @property
     def ok(self) -> bool:
@@ -354,18 +358,22 @@ def _cell(spec: TableSpec, metric: Metric, row: RowSpec, group: Group, task: str
     if counted.empty:
         reason = f"diverged ({len(diverged)} of {len(mine)} seeds)" if len(diverged) else "no finished run"
         return Cell(missing=reason, notes=tuple(notes)), backbones
-    values, seeds, unreached, n_div = [], [], [], 0
+    values, seeds, unreached, n_div, bounds = [], [], [], 0, []
     for r in counted.sort_values(["seed", "run_id"]).itertuples():
-        val, why = metric.extract(_rows_of(runs, r.run_id, source))
+        rows = _rows_of(runs, r.run_id, source)
+        val, why = metric.extract(rows)
         if val is None:
             unreached.append(why)
+            bounds.append(metric.censor(rows) if metric.censor else None)
         else:
             values.append(val)
             seeds.append(int(r.seed))
+            bounds.append(val)
             n_div += r.status == "diverged"
     if unreached:
+        censored = tuple(bounds) if all(b is not None for b in bounds) else ()
         return Cell(missing=f"{unreached[0]} ({len(unreached)} of {len(counted)} scored seeds)",
-                    notes=tuple(notes)), backbones
+                    notes=tuple(notes), censored=censored), backbones
     return Cell(tuple(values), tuple(seeds), None, tuple(notes), diverged=n_div), backbones
 
 
@@ -439,9 +447,14 @@ def _paired_diff_cell(num: Cell, den: Cell) -> Cell:
     return Cell(tuple(x - y for x, y in zip(a, b)), tuple(both), None, (note,))
 
 
-def _derived_cell(num: Cell, den: Cell, op: str = "ratio") -> Cell:
+def _derived_cell(num: Cell, den: Cell, op: str = "ratio", num_label: str = "numerator") -> Cell:
     if op == "diff" and num.ok and not den.ok:
         return Cell(missing=f"control missing ({den.missing or 'no number'})", derived=True)
+    if op == "ratio" and not num.ok and num.censored and den.ok and den.mean:
+        # e.g. random-frozen never reached the threshold that FPT reached: its mean steps are at least the mean
+        # of its per-seed bounds, so the speed-up is at least that over FPT's mean (never an exact number)
+        bound = statistics.fmean(num.censored) / den.mean  # type: ignore[operator]
+        return Cell((bound,), (), None, (f"lower bound: {value(num_label)} {num.missing}",), derived=True, bound=">=")
     if not num.ok or not den.ok:
         return Cell(missing="needs both rows", derived=True)
     if op == "diff":
@@ -482,7 +495,7 @@ def compute_table(spec: TableSpec, group: Group, runs: pd.DataFrame, rec: pd.Dat
         submitted += _submitted_rows(spec, metric, row, group, rec, runs, absence)
     for d in spec.derived:
         num, den = by_label[d.numerator], by_label[d.denominator]
-        cells = {t: _derived_cell(num.cells[t], den.cells[t], d.op) for t in spec.tasks}
+        cells = {t: _derived_cell(num.cells[t], den.cells[t], d.op, d.numerator) for t in spec.tasks}
         paper = {t: paper_value(spec.paper_table, d.paper_row, t) for t in spec.tasks}
         result.rows.append(RowResult(d.label, "", "", cells, paper, derived=True))
     result.rows += submitted  # after the harness's rows and never inside them

@@ -84,7 +84,8 @@ def signed(x: float, decimals: int) -> str:
 
 def ours_text(cell: Cell, decimals: int, pm: str = "±") -> str:
     if cell.derived:
-        return f"{num(cell.values[0], 1)}x"
+        text = f"{'≥ ' if cell.bound == '>=' else ''}{num(cell.values[0], 1)}x"
+        return text + (f" [{'; '.join(cell.notes)}]" if cell.bound and cell.notes else "")
     n = f"n={cell.n}" + (f", {cell.diverged}{DIVERGED_MARK}" if cell.diverged else "")
     if cell.std is not None:
         text = f"{num(cell.mean, decimals)} {pm} {num(cell.std, decimals)} ({n})"  # type: ignore[arg-type]
@@ -111,8 +112,8 @@ def row_source(row: RowResult) -> str | None:
 
 
 def delta_value(cell: Cell, pv: PaperValue | None) -> float | None:
-    if not cell.ok or pv is None:
-        return None
+    if not cell.ok or pv is None or cell.bound:
+        return None  # a bound minus the paper's value is no difference
     return (cell.mean if not cell.derived else cell.values[0]) - pv.value  # type: ignore[operator]
 
 
@@ -297,7 +298,7 @@ def write_csv(data: ReportData) -> str:
                     cell, pv = row.cells[task], row.paper[task]
                     mean = (cell.values[0] if cell.derived else cell.mean) if cell.ok else None
                     std = cell.std
-                delta = None if mean is None or pv is None else mean - pv.value
+                delta = None if mean is None or pv is None or (cell is not None and cell.bound) else mean - pv.value
                 w.writerow([
                     p(t.spec.name), p(t.group.profile), p(t.group.backbone), p(t.group.stand_in_for), t.paper_protocol,
                     p(row.label), p(row.model), p(row.backbone), p(row.source), p(task), p(t.metric.unit), _f(mean),

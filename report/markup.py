@@ -79,7 +79,7 @@ def html(s: str) -> str:
 
 _TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
         "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "±": r"$\pm$", "Δ": r"$\Delta$",
-        "−": "--", "—": "--", "·": r"$\cdot$", "†": r"\dag{}", "<": r"\textless{}", ">": r"\textgreater{}",
+        "−": "--", "—": "--", "·": r"$\cdot$", "≥": r"$\geq$", "†": r"\dag{}", "<": r"\textless{}", ">": r"\textgreater{}",
         "|": r"\textbar{}", "`": r"\textasciigrave{}", '"': "''"}
 
 

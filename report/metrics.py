@@ -26,6 +26,9 @@ class Metric:
     extract: Extract
     paper_scale: float = 1.0  # paper CSV value * paper_scale = display units
     unit: str = ""  # display unit of a cell ("%" for accuracies: the report shows percentages throughout)
+    # A lower bound on the value of a run that ``extract`` gives none for (a censored observation), or None
+    # where there is no such bound. Steps to a threshold never reached: at least the steps trained.
+    censor: "Callable[[pd.DataFrame], float | None] | None" = None
 
 
 METRICS: dict[str, Metric] = {}
@@ -70,5 +73,11 @@ def _steps_to_threshold(run: pd.DataFrame) -> tuple[float | None, str]:
 
 
 register_metric(Metric("test-metric", "test accuracy (%)", 1, True, _test_metric, unit="%"))
+def _steps_trained(run: pd.DataFrame) -> float | None:
+    """A run that never reached its threshold needed more steps than it trained: a lower bound."""
+    trained = main_metric_row(run, "test").steps_trained
+    return None if trained is None or pd.isna(trained) else float(trained)
+
+
 register_metric(Metric("steps-to-threshold", "gradient steps to the validation threshold", 0, False,
-                       _steps_to_threshold, unit="steps"))
+                       _steps_to_threshold, unit="steps", censor=_steps_trained))
