@@ -20,7 +20,7 @@ LONG_RESULTS ?= results/cpu-long
 LONG_WORKERS ?= $(shell nproc)
 LONG_GRIDS := $(sort $(wildcard benchmark/grids/cpu-long-*.toml))
 
-.PHONY: claims-evidence install reproduce test pytest gate verify-committed check-outputs data bench bench-strict bench-baseline clean
+.PHONY: claims-evidence outputs install reproduce test pytest gate verify-committed check-outputs data bench bench-strict bench-baseline clean
 
 $(STAMP): pyproject.toml Makefile constraints.txt examples/fptbench-example-adapter/pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -69,6 +69,15 @@ check-outputs: install
 	$(BIN)/fptbench claims --check --results results/cpu --readme README.md --link report/cpu/claims.md
 	$(BIN)/fptbench report --check --out report/cpu-long
 	$(BIN)/fptbench leaderboard --check --results results/cpu-long --out report/cpu-long-leaderboard
+
+# Re-render every committed output from the committed results (what check-outputs compares against).
+outputs: install
+	$(BIN)/fptbench report --results results/cpu --out report/cpu
+	$(BIN)/fptbench leaderboard --results results/cpu --out report/cpu-leaderboard
+	$(BIN)/fptbench export --results results/cpu --out results/cpu-hf
+	$(BIN)/fptbench claims --results results/cpu --readme README.md --link report/cpu/claims.md
+	$(BIN)/fptbench report --results results/cpu-long --out report/cpu-long
+	$(BIN)/fptbench leaderboard --results results/cpu-long --out report/cpu-long-leaderboard
 
 pytest: install
 	$(BIN)/ruff check benchmark tasks baselines report tests examples

@@ -405,3 +405,17 @@ def test_leaderboard_section_goes_before_the_first_track_and_names_the_group():
     assert "profile cpu, backbone minilm-l6" in out and 'class="claim-holds">holds<' in out
     assert insert_claims_section(page, runs) == out  # deterministic (the site is checked byte for byte)
     assert "needs data" not in out  # machine-independent reasons only
+
+
+def test_a_task_with_several_parts_names_the_part_each_verdict_is_about():
+    # FPT fails Bit Memory while the LSTM row there was never run: the reason must not read
+    # "does not hold on bit-memory; not measured: bit-memory"
+    runs = frame(seeds("bit-memory", "fpt", [0.75, 0.76, 0.75]), seeds("bit-xor", "fpt", [1.0, 1.0, 1.0]))
+    r = claim(runs, "bit-tasks-solved")
+    assert r.verdict == FAILS
+    assert "does not hold on bit-memory (FPT solves it)" in r.reason
+    assert "not measured: bit-memory (LSTM does not solve it)" in r.reason
+    # a task with one finding keeps its bare name
+    r3 = claim(frame(seeds("bit-xor", "fpt", [0.9, 0.92, 0.91]), seeds("bit-xor", "random-frozen", [0.5, 0.5, 0.52])),
+               "language-beats-random")
+    assert r3.reason.startswith("holds on bit-xor;") and "not measured: bit-memory, " in r3.reason

@@ -182,18 +182,27 @@ def combine(findings: list[Finding], require_all: bool = False) -> tuple[str, st
     bit tasks *and* the LSTM on Bit Memory) a missing part makes the claim inconclusive at best.
     """
     measured = [f for f in findings if f.verdict != NOT_MEASURED]
-    missing = sorted({f.task for f in findings if f.verdict == NOT_MEASURED})
-    scope = f"; not measured: {', '.join(missing)}" if missing else ""
+    per_task: dict[str, int] = {}
+    for f in findings:
+        per_task[f.task] = per_task.get(f.task, 0) + 1
+
+    def names(fs: list[Finding]) -> str:
+        # a task with several findings names the part ("bit-memory (LSTM does not solve it)"), so
+        # "does not hold on bit-memory; not measured: bit-memory" never reads as a contradiction
+        return ", ".join(sorted({f.task if per_task[f.task] == 1 else f"{f.task} ({f.what})" for f in fs}))
+
+    missing = names([f for f in findings if f.verdict == NOT_MEASURED])
+    scope = f"; not measured: {missing}" if missing else ""
     if not measured:
-        return NOT_MEASURED, ("not measured on any task" + (f" ({', '.join(missing)})" if missing else "")
+        return NOT_MEASURED, ("not measured on any task" + (f" ({missing})" if missing else "")
                               + ": each lacks a row it compares; the details say what")
     fails = [f for f in measured if f.verdict == FAILS]
     holds = [f for f in measured if f.verdict == HOLDS]
     if fails:
-        return FAILS, f"does not hold on {', '.join(sorted({f.task for f in fails}))}{scope}"
+        return FAILS, f"does not hold on {names(fails)}{scope}"
     if require_all and missing:
         return INCONCLUSIVE, f"parts measured hold or are open, but not everything the claim needs{scope}"
     if len(holds) == len(measured):
-        return HOLDS, f"holds on {', '.join(sorted({f.task for f in holds}))}{scope}"
-    open_ = sorted({f.task for f in measured if f.verdict == INCONCLUSIVE})
-    return INCONCLUSIVE, f"open on {', '.join(open_)}" + (f"; holds on {', '.join(sorted({f.task for f in holds}))}" if holds else "") + scope
+        return HOLDS, f"holds on {names(holds)}{scope}"
+    open_ = names([f for f in measured if f.verdict == INCONCLUSIVE])
+    return INCONCLUSIVE, f"open on {open_}" + (f"; holds on {names(holds)}" if holds else "") + scope
