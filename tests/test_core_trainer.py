@@ -123,7 +123,11 @@ def test_compute_is_recorded_per_run(tiny_run):
     row = read_table([out]).iloc[0]
     from benchmark.provenance import resolve_precision
 
-    assert row.precision == resolve_precision("auto", torch.device("cpu"))
+    # what the run asked for (the `ci` profile pins fp32), resolved on this machine: never `auto` itself
+    assert cfg.budget.precision == "fp32"
+    assert row.precision == resolve_precision(cfg.budget.precision, torch.device("cpu")) == "fp32"
+    _, _, out16 = tiny_run(steps=10, out=out / "bf16", budget={"precision": "bf16"})
+    assert read_table([out16]).iloc[0].precision == "bf16"  # the column records what ran, not a constant
     assert row.train_flops > 0 and row.train_flops % 10 == 0  # one counted step x steps
     assert row.wall_time_s >= row.train_time_s + row.eval_time_s * 0.99 and row.eval_time_s > 0
     assert row.threads == torch.get_num_threads()
