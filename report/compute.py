@@ -377,22 +377,24 @@ def _cell(spec: TableSpec, metric: Metric, row: RowSpec, group: Group, task: str
     return Cell(tuple(values), tuple(seeds), None, tuple(notes), diverged=n_div), backbones
 
 
+def seeds_per_precision(seeds, precisions) -> str:
+    """'bf16 seeds 1, 2, fp32 seed 0': which seeds computed in which precision ('' = not recorded)."""
+    by: dict[str, list[int]] = {}
+    for s, p in zip(seeds, precisions):
+        by.setdefault(str(p or "") or "not recorded", []).append(int(s))
+    return ", ".join(f"{value(p)} seed{'s' if len(ss) > 1 else ''} {', '.join(map(str, sorted(ss)))}"
+                     for p, ss in sorted(by.items()))
+
+
 def precision_mix(counted: pd.DataFrame) -> str:
-    """'' when a cell's seeds share one precision; else which seeds ran in which (e.g. 'fp32 seed 0, bf16 seeds 1, 2').
+    """'' when a cell's seeds share one precision; else which seeds ran in which.
 
     A mean over seeds computed in different precisions is still a mean over seeds, but a reader comparing
     it with a neighbour must be able to see it (``precision=auto`` gives bf16 on AMX CPUs, fp32 elsewhere).
     """
-    if "precision" not in counted or counted.empty:
+    if "precision" not in counted or counted.precision.fillna("").nunique() < 2:
         return ""
-    prec = counted.precision.fillna("").replace("", "not recorded")
-    if prec.nunique() < 2:
-        return ""
-    parts = []
-    for p in sorted(prec.unique()):
-        seeds = sorted(int(s) for s in counted.seed[prec == p])
-        parts.append(f"{value(p)} seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}")
-    return "precision " + ", ".join(parts)
+    return "precision " + seeds_per_precision(counted.seed, counted.precision)
 
 
 def _has_test_score(rows: pd.DataFrame) -> bool:

@@ -419,3 +419,21 @@ def test_a_task_with_several_parts_names_the_part_each_verdict_is_about():
     r3 = claim(frame(seeds("bit-xor", "fpt", [0.9, 0.92, 0.91]), seeds("bit-xor", "random-frozen", [0.5, 0.5, 0.52])),
                "language-beats-random")
     assert r3.reason.startswith("holds on bit-xor;") and "not measured: bit-memory, " in r3.reason
+
+
+def test_a_verdict_at_a_budget_below_the_papers_convergence_says_it_is_about_early_training():
+    # the paper's FPT converged on Bit XOR in 500 steps (Table 6): 1000 steps is past it, 400 is not
+    long = claim(frame(seeds("bit-xor", "fpt", [0.9, 0.92, 0.91], steps=1000),
+                       seeds("bit-xor", "random-frozen", [0.5, 0.5, 0.52], steps=1000)), "language-beats-random")
+    assert "early training" not in long.reason and "early training" not in finding(long, "bit-xor").note
+    short = claim(frame(seeds("bit-xor", "fpt", [0.9, 0.92, 0.91], steps=400),
+                        seeds("bit-xor", "random-frozen", [0.5, 0.5, 0.52], steps=400)), "language-beats-random")
+    assert short.verdict == HOLDS  # the verdict stands; it says what it rests on
+    assert "early training only on bit-xor" in short.reason
+    assert "FPT trained 400 steps here, the paper's converged in 500" in finding(short, "bit-xor").note
+    # ... unless FPT reached the task's threshold on every seed: then the budget was long enough for the task
+    reached = claim(frame(seeds("bit-xor", "fpt", [1.0, 1.0, 1.0], steps=400, stts=[200, 250, 200]),
+                          seeds("bit-xor", "random-frozen", [0.5, 0.5, 0.52], steps=400)), "language-beats-random")
+    assert "early training" not in reached.reason
+    # a task never measured gets no such note
+    assert all("early training" not in f.note for f in short.findings if f.verdict == NOT_MEASURED)

@@ -38,7 +38,8 @@ def test_a_cell_whose_seeds_mix_precisions_names_which_seed_ran_in_which():
 def test_a_claim_finding_over_mixed_precisions_says_so_and_one_precision_says_nothing():
     mixed = finding(claim(frame(*_fpt_vs_random(("fp32", "bf16", "bf16"))), "language-beats-random"), "bit-xor")
     assert mixed.verdict == "holds"
-    assert "mixed precision" in mixed.note and "bf16 (seeds 1, 2)" in mixed.note and "fp32 (seeds 0, 1, 2)" in mixed.note
+    assert "mixed precision" in mixed.note and "FPT bf16 seeds 1, 2, fp32 seed 0" in mixed.note
+    assert "random-frozen fp32 seeds 0, 1, 2" in mixed.note
     plain = finding(claim(frame(*_fpt_vs_random(("bf16",) * 3, "bf16")), "language-beats-random"), "bit-xor")
     assert plain.verdict == "holds" and "precision" not in plain.note
 

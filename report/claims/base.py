@@ -16,7 +16,7 @@ Verdicts are deliberately four, never a bare yes/no:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from benchmark.errors import FptError
@@ -113,12 +113,29 @@ class Claim:
 
     def evaluate(self, ctx: "ClaimContext") -> ClaimResult:
         verdict, reason, findings, commands = self.check(ctx)
+        findings, early = _mark_early_training(ctx, findings)
+        if early:
+            reason += f"; early training only on {', '.join(early)} (budget below the paper's convergence)"
         return ClaimResult(
             name=self.name, number=self.number, title=self.title, statement=self.statement, rule=self.rule,
             paper_ref=self.paper_ref, profile=ctx.group.profile, backbone=ctx.group.backbone,
             stand_in_for=ctx.group.stand_in_for, verdict=verdict, reason=reason, findings=tuple(findings),
             commands=tuple(dict.fromkeys(commands)),
         )
+
+
+def _mark_early_training(ctx: "ClaimContext", findings: list[Finding]) -> tuple[list[Finding], list[str]]:
+    """Every measured finding on a task whose budget stops before the paper's convergence says so in its
+    note; returns the findings and those tasks (for the claim's one-line reason). Done here, once, so no
+    claim can forget it."""
+    out, early = [], []
+    for f in findings:
+        note = ctx.early_training(f.task) if f.verdict != NOT_MEASURED else ""
+        if note:
+            f = replace(f, note=f"{f.note}; {note}" if f.note else note)
+            early.append(f.task)
+        out.append(f)
+    return out, sorted(set(early))
 
 
 # The built-ins are declared in pyproject's `fptbench.builtins` group (`claim = "report.claims.paper"`);

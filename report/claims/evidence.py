@@ -27,6 +27,7 @@ from benchmark.errors import FptError
 
 from ..compute import Group, dedupe_runs, profile_lr, same_lr, task_absence_reason
 from ..metrics import main_metric_row
+from ..paper import paper_value
 
 PROFILE_ORDER = ("paper", "cpu-long", "cpu")  # which group heads the claims (README): most faithful first
 DEFAULT_PROFILE = "cpu-long"  # what a command for a missing run uses when there are no runs at all
@@ -195,6 +196,22 @@ class ClaimContext:
             values = {int(s): (None if v is None or (isinstance(v, float) and math.isnan(v)) else v)
                       for s, v in zip(fin.seed, fin[column])}
         return Row(values=values, runs=fin)
+
+    def early_training(self, task: str) -> str:
+        """'' when this group's FPT runs on ``task`` trained at least as long as the paper's FPT took to
+        converge (Table 6), or every plain FPT run reached the task's threshold; else a note saying the
+        verdict is about early training. A "does not hold" at 600 steps of a task the paper trained for
+        10,000 says something about 600 steps, not about the paper."""
+        fpt = self.rec[(self.rec.task == task) & (self.rec.model == "fpt") & (self.rec.backbone == self.group.backbone)]
+        paper = paper_value("table6", "fpt", task)
+        if fpt.empty or paper is None:
+            return ""
+        steps = int(fpt.budget_steps.max())
+        plain = fpt[(fpt.options.map(len) == 0) & (fpt.status == "finished")]
+        if steps >= paper.value or (len(plain) and plain.steps_to_threshold.notna().all()):
+            return ""
+        return (f"early training: FPT trained {steps:,} steps here, the paper's converged in {paper.value:,.0f} "
+                f"(Table 6, {paper.source})")
 
     # -- commands ------------------------------------------------------------------------------
     def run_command(self, task: str, key: RowKey, seeds: tuple[int, ...] = (0, 1, 2), lr: float | None = None) -> str:

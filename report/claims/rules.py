@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 
+from ..compute import seeds_per_precision
 from ..uncertainty import bootstrap_mean_ci, paired_diff_ci
 from .base import FAILS, HOLDS, INCONCLUSIVE, NOT_MEASURED, Finding
 from .evidence import Row
@@ -62,14 +63,8 @@ def precision_note(rows: dict[str, Row], seeds: list[int]) -> str:
     per_row = {label: row.precisions(seeds) for label, row in rows.items()}
     if len({p for precs in per_row.values() for p in precs.values()}) < 2:
         return ""
-    parts = []
-    for label, precs in per_row.items():
-        by: dict[str, list[int]] = {}
-        for s, p in sorted(precs.items()):
-            by.setdefault(p or "not recorded", []).append(s)
-        parts.append(f"{label} " + ", ".join(f"{p} (seed{'s' if len(ss) > 1 else ''} {', '.join(map(str, ss))})"
-                                             for p, ss in sorted(by.items())))
-    return "; mixed precision: " + "; ".join(parts)
+    return "; mixed precision: " + "; ".join(f"{label} {seeds_per_precision(precs.keys(), precs.values())}"
+                                            for label, precs in per_row.items())
 
 
 def matched(a: Row, b: Row) -> tuple[list[int], list[float], list[float]]:
