@@ -66,18 +66,18 @@ check-outputs: install
 	$(BIN)/fptbench report --check --out report/cpu
 	$(BIN)/fptbench leaderboard --check --results results/cpu --out report/cpu-leaderboard
 	$(BIN)/fptbench export --check --results results/cpu --out results/cpu-hf
-	$(BIN)/fptbench claims --check --results results/cpu --readme README.md --link report/cpu/claims.md
 	$(BIN)/fptbench report --check --out report/cpu-long
 	$(BIN)/fptbench leaderboard --check --results results/cpu-long --out report/cpu-long-leaderboard
+	$(BIN)/fptbench claims --check --results results/cpu-long --readme README.md --link report/cpu-long/claims.md
 
 # Re-render every committed output from the committed results (what check-outputs compares against).
 outputs: install
 	$(BIN)/fptbench report --results results/cpu --out report/cpu
 	$(BIN)/fptbench leaderboard --results results/cpu --out report/cpu-leaderboard
 	$(BIN)/fptbench export --results results/cpu --out results/cpu-hf
-	$(BIN)/fptbench claims --results results/cpu --readme README.md --link report/cpu/claims.md
 	$(BIN)/fptbench report --results results/cpu-long --out report/cpu-long
 	$(BIN)/fptbench leaderboard --results results/cpu-long --out report/cpu-long-leaderboard
+	$(BIN)/fptbench claims --results results/cpu-long --readme README.md --link report/cpu-long/claims.md
 
 pytest: install
 	$(BIN)/ruff check benchmark tasks baselines report tests examples
