@@ -215,6 +215,9 @@ def run_records(runs: pd.DataFrame) -> pd.DataFrame:
                  "config_hash", "stand_in_for", "source"]].copy()
     # what the run computed in (``precision=auto`` resolves per machine); '' for results older than the column
     rec["precision"] = first.precision.fillna("").astype(str) if "precision" in first else ""
+    # what the run cost (wall time x threads = CPU time); NaN for results older than the columns
+    for col in ("wall_time_s", "threads"):
+        rec[col] = pd.to_numeric(first[col], errors="coerce") if col in first else math.nan
     configs = [json.loads(c) for c in first.config]
     rec["options"] = [c.get("model_options", {}) for c in configs]
     rec["budget_steps"] = [int(c.get("budget", {}).get("steps", -1)) for c in configs]

@@ -93,6 +93,23 @@ def precision_sentence(rec: pd.DataFrame, profile: str) -> str:
             "machine (bf16 on CPUs with AMX, fp32 without); cells whose seeds mix precisions say so.")
 
 
+def compute_sentence(rec: pd.DataFrame, profile: str) -> str:
+    """The CPU time the profile's scored harness runs took: each run's wall time x its threads, summed.
+
+    A profile sized to "about 8 CPU-hours" must show what it really cost, from the runs, not from the
+    sizing table; runs that predate the ``wall_time_s``/``threads`` columns are left out and counted."""
+    if "wall_time_s" not in rec or "threads" not in rec:
+        return ""
+    mine = rec[(rec.profile == profile) & (rec.source == HARNESS) & rec.status.isin(SCORED)]
+    cost = mine.wall_time_s * mine.threads
+    known = cost.notna()
+    if not known.any():
+        return ""
+    unknown = f"; {int((~known).sum())} run(s) did not record it" if (~known).any() else ""
+    return (f" Compute: {cost[known].sum() / 3600:.1f} CPU-hours over its {int(known.sum())} runs here (each run's "
+            f"wall time x its threads{unknown}).")
+
+
 def coverage_by_profile(runs: pd.DataFrame, results: str) -> dict[str, str]:
     """profile -> one plain paragraph (backticks for code): how much of its suite is here, and in which precision."""
     out = {}
@@ -100,14 +117,14 @@ def coverage_by_profile(runs: pd.DataFrame, results: str) -> dict[str, str]:
     for c in suite_coverage(runs):
         n, d = len(c.planned), len(c.planned) - len(c.missing)
         tasks = ", ".join(f"{t} {done}/{planned}" for t, (done, planned) in c.per_task().items())
-        precision = precision_sentence(rec, c.profile) if rec is not None else ""
+        facts = (precision_sentence(rec, c.profile) + compute_sentence(rec, c.profile)) if rec is not None else ""
         if not c.missing:
-            out[c.profile] = f"Profile `{c.profile}`: all {n} runs of its suite are here ({tasks}).{precision}"
+            out[c.profile] = f"Profile `{c.profile}`: all {n} runs of its suite are here ({tasks}).{facts}"
             continue
         out[c.profile] = (f"Profile `{c.profile}`: {d} of the {n} runs of its suite are here ({tasks}); the other "
                           f"{n - d} are not run yet, so what rests on them reads 'never run' or 'not measured'. Resume "
                           f"with `fptbench sweep --profile {c.profile} --results {results}` (finished runs are "
-                          f"skipped).{precision}")
+                          f"skipped).{facts}")
     return out
 
 

@@ -1,4 +1,4 @@
-"""Precision travels with the numbers: ``precision=auto`` resolves per machine (bf16 on AMX CPUs, fp32
+"""Precision and cost travel with the numbers: ``precision=auto`` resolves per machine (bf16 on AMX CPUs, fp32
 elsewhere), so a profile run in several sittings can mix precisions. The report's coverage line, a
 table cell whose seeds mix precisions, and a claim finding that compares mixed runs must all say so;
 runs of one precision must carry no such note.
@@ -49,3 +49,13 @@ def test_the_coverage_line_counts_runs_per_precision():
     assert "Precision: all its runs computed in fp32." in one
     two = coverage_lines(frame(*_fpt_vs_random(("fp32", "bf16", "bf16"))), "results/x")[0]
     assert "fp32 (4 runs) and bf16 (2 runs)" in two and "precision=auto" in two
+
+
+def test_the_coverage_line_states_the_cpu_hours_the_runs_took():
+    runs = frame(*_fpt_vs_random(("fp32",) * 3))
+    runs["wall_time_s"], runs["threads"] = 1800.0, 2  # six runs of half an hour on two threads: 6 CPU-hours
+    line = coverage_lines(runs, "results/x")[0]
+    assert "Compute: 6.0 CPU-hours over its 6 runs here" in line
+    runs.loc[runs.run_id == runs.run_id.iloc[0], "threads"] = None  # a run that did not record it is counted apart
+    assert "Compute: 5.0 CPU-hours over its 5 runs here" in coverage_lines(runs, "results/x")[0]
+    assert "1 run(s) did not record it" in coverage_lines(runs, "results/x")[0]
