@@ -45,8 +45,13 @@ class SuiteCoverage:
         return out
 
 
+def _scored(rec: pd.DataFrame, profile: str) -> pd.DataFrame:
+    """The profile's harness runs that have a score (finished, or diverged and scored)."""
+    return rec[(rec.profile == profile) & (rec.source == HARNESS) & rec.status.isin(SCORED)]
+
+
 def _plain_done(rec: pd.DataFrame, profile: str) -> frozenset[Key]:
-    mine = rec[(rec.profile == profile) & (rec.source == HARNESS) & rec.status.isin(SCORED)]
+    mine = _scored(rec, profile)
     mine, _ = on_full_training_split(mine[mine.options.map(lambda o: not o).astype(bool)])
     keys = set()
     for (task, model), g in mine.groupby(["task", "model"]):
@@ -56,11 +61,12 @@ def _plain_done(rec: pd.DataFrame, profile: str) -> frozenset[Key]:
     return frozenset(keys)
 
 
-def suite_coverage(runs: pd.DataFrame) -> list[SuiteCoverage]:
-    """One entry per registered profile that has runs in ``runs`` (profiles unknown here are skipped)."""
+def suite_coverage(runs: pd.DataFrame, rec: pd.DataFrame | None = None) -> list[SuiteCoverage]:
+    """One entry per registered profile that has runs in ``runs`` (profiles unknown here are skipped);
+    ``rec``: ``run_records(runs)`` when the caller has it already."""
     if runs.empty:
         return []
-    rec = run_records(runs)
+    rec = run_records(runs) if rec is None else rec
     out = []
     for name in sorted(set(rec.profile)):
         try:
@@ -82,7 +88,7 @@ def precision_sentence(rec: pd.DataFrame, profile: str) -> str:
     """
     if "precision" not in rec:
         return ""
-    mine = rec[(rec.profile == profile) & (rec.source == HARNESS) & rec.status.isin(SCORED)]
+    mine = _scored(rec, profile)
     counts = mine.precision.fillna("").replace("", "not recorded").value_counts()
     if counts.empty:
         return ""
@@ -100,7 +106,7 @@ def compute_sentence(rec: pd.DataFrame, profile: str) -> str:
     sizing table; runs that predate the ``wall_time_s``/``threads`` columns are left out and counted."""
     if "wall_time_s" not in rec or "threads" not in rec:
         return ""
-    mine = rec[(rec.profile == profile) & (rec.source == HARNESS) & rec.status.isin(SCORED)]
+    mine = _scored(rec, profile)
     cost = mine.wall_time_s * mine.threads
     known = cost.notna()
     if not known.any():
@@ -114,7 +120,7 @@ def coverage_by_profile(runs: pd.DataFrame, results: str) -> dict[str, str]:
     """profile -> one plain paragraph (backticks for code): how much of its suite is here, and in which precision."""
     out = {}
     rec = run_records(runs) if not runs.empty else None
-    for c in suite_coverage(runs):
+    for c in suite_coverage(runs, rec):
         n, d = len(c.planned), len(c.planned) - len(c.missing)
         tasks = ", ".join(f"{t} {done}/{planned}" for t, (done, planned) in c.per_task().items())
         facts = (precision_sentence(rec, c.profile) + compute_sentence(rec, c.profile)) if rec is not None else ""
