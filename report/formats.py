@@ -298,7 +298,8 @@ def write_csv(data: ReportData) -> str:
                     cell, pv = row.cells[task], row.paper[task]
                     mean = (cell.values[0] if cell.derived else cell.mean) if cell.ok else None
                     std = cell.std
-                delta = None if mean is None or pv is None or (cell is not None and cell.bound) else mean - pv.value
+                # a cell's difference is delta_value's (which knows a bound has none); the average's is plain
+                delta = delta_value(cell, pv) if cell is not None else (None if mean is None or pv is None else mean - pv.value)
                 w.writerow([
                     p(t.spec.name), p(t.group.profile), p(t.group.backbone), p(t.group.stand_in_for), t.paper_protocol,
                     p(row.label), p(row.model), p(row.backbone), p(row.source), p(task), p(t.metric.unit), _f(mean),

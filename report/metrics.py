@@ -72,12 +72,12 @@ def _steps_to_threshold(run: pd.DataFrame) -> tuple[float | None, str]:
     return float(stt), ""
 
 
-register_metric(Metric("test-metric", "test accuracy (%)", 1, True, _test_metric, unit="%"))
 def _steps_trained(run: pd.DataFrame) -> float | None:
     """A run that never reached its threshold needed more steps than it trained: a lower bound."""
     trained = main_metric_row(run, "test").steps_trained
     return None if trained is None or pd.isna(trained) else float(trained)
 
 
+register_metric(Metric("test-metric", "test accuracy (%)", 1, True, _test_metric, unit="%"))
 register_metric(Metric("steps-to-threshold", "gradient steps to the validation threshold", 0, False,
                        _steps_to_threshold, unit="steps", censor=_steps_trained))
