@@ -94,3 +94,4 @@ register_profile(Profile(
 
 from . import profile_ci  # noqa: E402,F401  (the CI-gate profile lives with its owner)
 from . import profile_long  # noqa: E402,F401  (cpu-long: the claims profile, docs/claims.md)
+from . import profile_converge  # noqa: E402,F401  (cpu-converge: Table 6 on the bit tasks and MNIST)
