@@ -303,6 +303,21 @@ def _stand_in(rec: pd.DataFrame, backbone: str) -> str:
     return value(vals[0]) if vals else ""
 
 
+def empty_reason(profile: str, task: str, model: str, absence: Mapping[str, str]) -> str:
+    """Why (profile, task, model) has no run: the task's own reason (needs data, ...), else "not in the
+    suite" when the profile is registered with a suite that never plans this model on this task (a
+    narrow profile such as ``cpu-converge`` is not a half-run one), else "never run"."""
+    from benchmark.profiles import PROFILES, get_profile
+
+    reason = absence.get(task) or task_absence_reason(task)
+    if reason != "never run" or profile not in PROFILES:
+        return reason
+    suite = get_profile(profile).suite
+    if suite and not any(e.task == task and e.model == model for e in suite):
+        return f"not in profile `{profile}`'s suite"
+    return reason
+
+
 def absence_reasons(tasks: list[str] | tuple[str, ...]) -> dict[str, str]:
     """``task_absence_reason`` for each task: what this machine says about never-run cells."""
     return {t: task_absence_reason(t) for t in sorted(set(tasks))}
@@ -331,7 +346,7 @@ def _cell(spec: TableSpec, metric: Metric, row: RowSpec, group: Group, task: str
     if mine.empty:
         if source != HARNESS:
             return Cell(missing="not in this submission"), backbones
-        return Cell(missing=absence.get(task) or task_absence_reason(task)), backbones
+        return Cell(missing=empty_reason(group.profile, task, row.model, absence)), backbones
     if mine.task_fingerprint.nunique() > 1:
         return Cell(missing=f"conflict: runs of {mine.task_fingerprint.nunique()} task versions/fingerprints; "
                             "render their results directories separately"), backbones

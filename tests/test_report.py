@@ -181,14 +181,15 @@ def test_transcribed_paper_values_say_so(rendered):
 
 def test_missing_cells_say_why_and_averages_over_them_are_empty(rendered):
     csv = rendered["csv"]
-    assert _cell(csv, "table1", "LSTM", "bit-xor").missing_reason == "never run"
+    # the ci profile's suite never plans an LSTM: "not in the suite", not "never run" (which reads as "not yet")
+    assert _cell(csv, "table1", "LSTM", "bit-xor").missing_reason == "not in profile `ci`'s suite"
     assert _cell(csv, "table1", "LSTM", "bit-xor").ours_mean == ""
     assert "needs data (`fptbench data prepare" in _cell(csv, "table1", "FPT", "mnist").missing_reason
     avg = _cell(csv, "table1", "FPT", "(average)")
     assert avg.ours_mean == "" and avg.paper_value != ""  # ours has 1 of 7 tasks: no average, paper has all 7
     assert avg.coverage == "1/7"
     md = rendered["md"]
-    assert "- [a] " in md and "never run" in md and "Coverage: " in md
+    assert "- [a] " in md and "not in profile `ci`'s suite" in md and "Coverage: " in md
 
 
 def test_diverged_cell_is_scored_at_best_validation_and_marked(env, rendered):
@@ -215,7 +216,7 @@ def test_profiles_render_as_separate_tables(env, rendered):
     assert int(cpu.n_seeds) == 1
     assert float(cpu.ours_mean) == pytest.approx(float(_test_acc(env["results"], "fpt", "cpu").iloc[0]), abs=1e-5)
     assert "profile `cpu`, backbone `tiny-gpt2`" in rendered["md"]
-    assert _cell(csv, "table1", "Full (trained from scratch)", "bit-xor", profile="cpu").missing_reason == "never run"
+    assert _cell(csv, "table1", "Full (trained from scratch)", "bit-xor", profile="cpu").missing_reason == "never run"  # planned by cpu's suite
 
 
 def test_steps_to_threshold_and_derived_speedup(env, rendered):

@@ -25,7 +25,7 @@ import pandas as pd
 
 from benchmark.errors import FptError
 
-from ..compute import Group, dedupe_runs, profile_lr, same_lr, task_absence_reason
+from ..compute import Group, dedupe_runs, empty_reason, profile_lr, same_lr, task_absence_reason
 from ..metrics import main_metric_row
 from ..paper import paper_value
 
@@ -178,7 +178,7 @@ class ClaimContext:
         """Per-seed ``column`` (test accuracy in % by default) of finished runs, or the reason there is none."""
         mine = self.runs_of(task, key)
         if mine.empty:
-            return Row(missing=self.absence.get(task) or task_absence_reason(task))
+            return Row(missing=empty_reason(self.group.profile, task, key.model, self.absence))
         if mine.task_fingerprint.nunique() > 1:
             return Row(missing=f"conflict: runs of {mine.task_fingerprint.nunique()} task fingerprints")
         fin = mine[mine.status == "finished"]
