@@ -1,7 +1,7 @@
 # fptbench: two commands on a fresh machine.
 #   make reproduce   install, prepare offline assets, run the cpu profile, render the report
 #   make test        install, run the tests
-#   make claims-evidence   the cpu-long suite and its grids (about 8 h on 2 cores, resumable), then its report
+#   make claims-evidence   the cpu-long suite and its grids, then cpu-converge (Table 6), then the report (resumable)
 SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
@@ -54,6 +54,7 @@ reproduce: data
 # $(LONG_RESULTS)/{runs,curves,predictions} as runs finish (never checkpoints).
 claims-evidence: data
 	OMP_NUM_THREADS=1 $(BIN)/fptbench sweep --profile cpu-long --results $(LONG_RESULTS) --workers $(LONG_WORKERS)
+	OMP_NUM_THREADS=1 $(BIN)/fptbench sweep --profile cpu-converge --results $(LONG_RESULTS) --workers $(LONG_WORKERS)
 	for g in $(LONG_GRIDS); do \
 	  OMP_NUM_THREADS=1 $(BIN)/fptbench sweep --grid $$g --results $(LONG_RESULTS) --workers $(LONG_WORKERS) || exit 1; done
 	$(BIN)/fptbench report --results $(LONG_RESULTS) --out report/cpu-long
