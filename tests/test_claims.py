@@ -343,6 +343,25 @@ def test_groups_put_cpu_long_first_and_never_mix_profiles():
     assert "profile `cpu-long`, backbone `minilm-l6`" in readme_block(checked)
 
 
+def test_readme_block_shows_what_other_profiles_measure_below_the_headline():
+    """cpu-converge settles Table 6 where cpu-long cannot: the README's first screen shows its measured
+    claims under its own profile label, and leaves out the claims it does not measure."""
+    runs = frame(seeds("mnist", "fpt", [0.2, 0.2, 0.2], profile="cpu-long"),
+                 seeds("mnist", "random-frozen", [0.5, 0.5, 0.5], profile="cpu-long"),
+                 seeds("mnist", "fpt", [0.9, 0.9, 0.9], profile="cpu-converge"),
+                 seeds("mnist", "random-frozen", [0.5, 0.5, 0.5], profile="cpu-converge"))
+    checked = evaluate_claims(runs, ABSENCE, names=["language-beats-random", "fpt-matches-scratch"])
+    assert [g.profile for g, _ in checked] == ["cpu-long", "cpu-converge"]
+    block = readme_block(checked)
+    head, _, rest = block.partition("Also measured in these results, on other profiles")
+    assert "profile `cpu-long`, backbone `minilm-l6`" in head and "❌ does not hold" in head
+    companion = [ln for ln in rest.splitlines() if ln.startswith("| `cpu-converge`")]
+    assert len(companion) == 1 and "✅ holds" in companion[0]  # matches-scratch is not measured there: left out
+    only_head = evaluate_claims(frame(seeds("mnist", "fpt", [0.2] * 3, profile="cpu-long")), ABSENCE,
+                                names=["language-beats-random"])
+    assert "Also measured" not in readme_block(only_head)
+
+
 def test_render_writes_identical_markdown_and_json_twice(tmp_path):
     runs = frame(BIT_OK, seeds("bit-memory", "lstm", [0.6, 0.6, 0.61], backbone="none"))
     a, b = tmp_path / "a", tmp_path / "b"
