@@ -10,14 +10,16 @@ series; ``--check`` compares that strictly even where image bytes differ across 
 from __future__ import annotations
 
 import io
+import math
 import re
 from pathlib import Path
 
 import matplotlib
 import pandas as pd
 
-from .compute import dedupe_runs, run_records
+from .compute import dedupe_runs, profile_lr, run_records
 from .formats import Figure
+from .plateau import curve_ends
 
 MODEL_ORDER = ("fpt", "random-frozen", "full", "lstm")
 RC = {"svg.hashsalt": "fptbench", "svg.fonttype": "path", "path.simplify": False, "figure.dpi": 100,
@@ -43,17 +45,34 @@ def _label(model: str, options: dict) -> str:
     return model + "[" + ",".join(f"{k}={options[k]}" for k in sorted(options)) + "]"
 
 
+def _series(run) -> str:
+    """A line's label: model and options, plus the budget changes that make it another config (a grid's
+    learning rate, a data-efficiency fraction), so runs of two configs never average into one line."""
+    label = _label(run.model, run.options)
+    want = profile_lr(run.profile, run.task, run.model)
+    if want is not None and not math.isnan(run.lr) and abs(run.lr - want) > 1e-12 * max(1.0, want):
+        label += f" lr={run.lr:g}"
+    if getattr(run, "train_fraction", 1.0) < 1.0:
+        label += f" train={run.train_fraction:g}"
+    return label
+
+
+def _base(label: str) -> str:
+    """The model of a line label (``fpt[preset=+ln]`` and ``fpt lr=0.0001`` are fpt's)."""
+    return re.split(r"[\[ ]", label, maxsplit=1)[0]
+
+
 def _order(label: str) -> tuple[int, str]:
-    base = label.split("[")[0]
+    base = _base(label)
     return (MODEL_ORDER.index(base) if base in MODEL_ORDER else len(MODEL_ORDER), label)
 
 
 def _color(label: str, labels: list[str]) -> str:
     """Known models keep one colour in every figure; others follow in order."""
-    base = label.split("[")[0]
-    if base in MODEL_ORDER and "[" not in label:
+    base = _base(label)
+    if base in MODEL_ORDER and label == base:
         return f"C{MODEL_ORDER.index(base)}"
-    extra = [x for x in labels if x.split("[")[0] not in MODEL_ORDER or "[" in x]
+    extra = [x for x in labels if _base(x) not in MODEL_ORDER or x != _base(x)]
     return f"C{(len(MODEL_ORDER) + extra.index(label)) % 10}"
 
 
@@ -68,7 +87,7 @@ def series_table(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
     # Finished harness runs only: submitted curves are claims (the leaderboard shows them, marked), and a
     # curve of a submitted run would otherwise be averaged into the harness's line.
     rec = rec[(rec.status == "finished") & (rec.source == "harness")].copy()
-    rec["series"] = [_label(m, o) for m, o in zip(rec.model, rec.options)]
+    rec["series"] = [_series(r) for r in rec.itertuples()]
     cur = curves[(curves.split == "val") & (curves.metric != "loss")]
     cur = cur.merge(rec[["run_id", "profile", "backbone", "task", "series", "seed"]], on="run_id")
     out = []
@@ -141,7 +160,7 @@ def render_figures(runs: pd.DataFrame, curves: pd.DataFrame, out_dir: Path) -> t
         df.to_csv(buf, index=False, float_format="%.6f", lineterminator="\n")
         data.write_text(buf.getvalue(), encoding="utf-8")
         figures.append(Figure(f"{profile}__{bb}", profile, bb, task, f"figures/{png.name}", f"figures/{svg.name}",
-                              f"figures/{data.name}"))
+                              f"figures/{data.name}", curve_ends(df, _order)))
         written += [png, svg, data]
     return figures, written
 

@@ -18,6 +18,7 @@ from . import markup as M
 from .compute import HARNESS, NO_HARNESS_RUN, Cell, RowResult, TableResult
 from .markup import code, from_backticks
 from .paper import SOURCES, PaperValue
+from .plateau import CAPTION as CURVE_CAPTION
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Figure:
     png: str  # paths relative to the report directory
     svg: str
     data: str
+    curve_ends: tuple[str, ...] = ()  # per series: flat / rising at the end of training (report/plateau.py)
 
 
 @dataclass
@@ -264,6 +266,8 @@ def write_md(data: ReportData) -> str:
                 out += [f"### profile {M.md(code(f.profile))}, backbone {M.md(code(f.backbone))}", ""]
             out += [f"#### {M.md(f.task)}", "", f"![{M.md(f.task)}: validation metric vs steps and wall time]({f.png})",
                     "", f"[SVG]({f.svg}) · [data]({f.data})", ""]
+            if f.curve_ends:
+                out += [M.md(CURVE_CAPTION) + ": " + "; ".join(M.md(c) for c in f.curve_ends) + ".", ""]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -380,6 +384,8 @@ def write_html(data: ReportData) -> str:
             out.append(f"<h3>{e(f.profile)} / {e(f.backbone)} / {e(f.task)}</h3>"
                        f'<p><img src="{_html.escape(f.png)}" alt="{_html.escape(f.task)} convergence"></p>'
                        f'<p><a href="{_html.escape(f.svg)}">SVG</a> · <a href="{_html.escape(f.data)}">data</a></p>')
+            if f.curve_ends:
+                out.append(f"<p class=\"small\">{e(CURVE_CAPTION)}: {e('; '.join(f.curve_ends))}.</p>")
     out.append("</body></html>")
     return "\n".join(out) + "\n"
 

@@ -95,3 +95,41 @@ def test_cpu_long_budgets_pin_the_lstm_lr_and_keep_batch_sizes():
     for e in p.suite:
         seeds.setdefault((e.task, e.model, e.backbone), set()).update(e.seeds)
     assert all(len(s) >= 2 for s in seeds.values())  # fewer seeds could never settle a claim
+
+
+# -- cpu-converge: Table 6 (claim 4) and claim 3 after longer training ------------------------------------
+CONVERGE_TASKS = ("bit-memory", "bit-xor", "mnist")
+
+
+def cpu_converge_frame() -> pd.DataFrame:
+    """What `fptbench sweep --profile cpu-converge` would write (values and steps are placeholders)."""
+    profile = get_profile("cpu-converge")
+    runs = [run_rows(e.task, e.model, s, 0.9 if e.model == "fpt" else 0.6, profile="cpu-converge",
+                     lr=_lr(profile, e.task, e.model), steps=profile.budget(e.task, e.model).steps,
+                     stt=500 if e.model == "fpt" else None)
+            for e in profile.suite for s in e.seeds]
+    return frame(*runs)
+
+
+def _converge_findings(runs: pd.DataFrame, claim_name: str) -> dict[str, str]:
+    groups = {g.profile: results for g, results in evaluate_claims(runs, ABSENCE)}
+    result = next(r for r in groups["cpu-converge"] if r.name == claim_name)
+    return {f.task: f.verdict for f in result.findings}
+
+
+def test_cpu_converge_measures_table6_and_pretraining_on_the_bit_tasks_and_mnist():
+    runs = cpu_converge_frame()
+    for name in ("fpt-converges-faster", "language-beats-random"):
+        found = _converge_findings(runs, name)
+        assert all(found.get(t) not in (None, NOT_MEASURED) for t in CONVERGE_TASKS), (name, found)
+
+
+def test_cpu_converge_gives_both_rows_of_a_task_one_budget_and_three_seeds():
+    """Table 2 and claim 3 compare FPT with random-frozen in this profile: unequal steps would be unfair."""
+    p = get_profile("cpu-converge")
+    for task in CONVERGE_TASKS:
+        assert p.budget(task, "fpt") == p.budget(task, "random-frozen"), task
+        assert p.budget(task, "fpt").steps > get_profile("cpu-long").budget(task, "fpt").steps
+    planned = {(e.task, e.model, s) for e in p.suite for s in e.seeds}
+    assert planned == {(t, m, s) for t in CONVERGE_TASKS for m in ("fpt", "random-frozen") for s in (0, 1, 2)}
+    assert [e.seeds for e in p.suite[:6]] == [(0,)] * 6  # seed 0 of every row first: a cut sitting has whole columns
