@@ -352,8 +352,9 @@ def test_readme_block_shows_what_other_profiles_measure_below_the_headline():
                  seeds("mnist", "random-frozen", [0.5, 0.5, 0.5], profile="cpu-converge"))
     checked = evaluate_claims(runs, ABSENCE, names=["language-beats-random", "fpt-matches-scratch"])
     assert [g.profile for g, _ in checked] == ["cpu-long", "cpu-converge"]
-    block = readme_block(checked)
+    block = readme_block(checked, coverage={"cpu-long": "COVERAGE-LONG", "cpu-converge": "COVERAGE-CONVERGE"})
     head, _, rest = block.partition("Also measured in these results, on other profiles")
+    assert "COVERAGE-LONG" in head and "COVERAGE-CONVERGE" in rest  # each profile says how much of its suite is in
     assert "profile `cpu-long`, backbone `minilm-l6`" in head and "❌ does not hold" in head
     companion = [ln for ln in rest.splitlines() if ln.startswith("| `cpu-converge`")]
     assert len(companion) == 1 and "✅ holds" in companion[0]  # matches-scratch is not measured there: left out

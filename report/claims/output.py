@@ -74,21 +74,24 @@ def readme_block(checked: list[tuple[Group, list[ClaimResult]]], report_link: st
     if coverage and group.profile in coverage:
         lines += [coverage[group.profile], ""]
     lines += [summary_table(group, results), ""]
-    lines += companion_table(checked[1:])
+    lines += companion_table(checked[1:], coverage)
     lines.append("Verdicts need at least 2 seeds and 95% bootstrap intervals over seeds; each claim's decision rule is "
                  "stated in the details. A stand-in backbone tests the claims on *that* backbone, not on GPT-2.")
     return "\n".join(lines) + "\n"
 
 
-def companion_table(others: list[tuple[Group, list[ClaimResult]]]) -> list[str]:
+def companion_table(others: list[tuple[Group, list[ClaimResult]]], coverage: Mapping[str, str] | None = None) -> list[str]:
     """The claims other groups of the same results measure (e.g. ``cpu-converge``'s Table 6), below the
     headline's table: a narrow profile settles what the headline leaves open, and the first screen
     should show it, labelled with its own profile. Claims a group does not measure are left out."""
     rows = [(g, r) for g, results in others for r in results if r.verdict != NOT_MEASURED]
     if not rows:
         return []
-    lines = ["Also measured in these results, on other profiles (their own sections in the details):", "",
-             "| profile, backbone | # | claim | verdict | why |", "|---|---|---|---|---|"]
+    lines = ["Also measured in these results, on other profiles (their own sections in the details):", ""]
+    for profile in dict.fromkeys(g.profile for g, _ in rows):  # each profile's coverage line, once, in order
+        if coverage and profile in coverage:
+            lines += [coverage[profile], ""]
+    lines += ["| profile, backbone | # | claim | verdict | why |", "|---|---|---|---|---|"]
     for g, r in rows:
         lines.append(f"| `{g.profile}`, `{g.backbone}` | {r.number} | {_md_escape(r.title)} | {MARK[r.verdict]} | "
                      f"{_md_escape(r.reason)} |")
