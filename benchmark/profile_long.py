@@ -17,7 +17,8 @@ and the grid's 1e-3 FPT runs are the suite's own runs (same config hash), never 
 
 Budgets: the bit tasks run far enough that FPT's validation curve is flat (bit-xor reaches 100% in a
 few hundred steps); MNIST and Bit Memory cannot reach the paper's convergence (5k and 10k steps) in
-this budget, so their curves still rise at the end, and the report says so. ListOps (0.28 steps/s,
+this budget, so their curves still rise at the end, and the report says so; Table 6 on them is
+``cpu-converge``'s (benchmark/profile_converge.py), whose runs sit beside these. ListOps (0.28 steps/s,
 1M validation tokens per evaluation) gets what is left: FPT, random-frozen, from-scratch and LSTM,
 3 seeds, 100 steps, one evaluation at the end: early training only (last in the suite). MNIST evaluates every 350 steps (its 5,000-image
 validation split costs ~40 s per pass), so its steps-to-threshold has a resolution of 350 steps.
