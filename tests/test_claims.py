@@ -457,3 +457,14 @@ def test_a_verdict_at_a_budget_below_the_papers_convergence_says_it_is_about_ear
     assert "early training" not in reached.reason
     # a task never measured gets no such note
     assert all("early training" not in f.note for f in short.findings if f.verdict == NOT_MEASURED)
+
+
+def test_a_claim_that_fails_on_one_task_still_names_where_it_holds():
+    """'does not hold on bit-xor' alone hides that the claim held on Bit Memory and MNIST."""
+    from report.claims.rules import Finding, combine
+
+    verdict, reason = combine([Finding("bit-xor", "gain", FAILS), Finding("mnist", "gain", HOLDS),
+                               Finding("bit-memory", "gain", HOLDS), Finding("listops", "gain", INCONCLUSIVE),
+                               Finding("cifar10", "gain", NOT_MEASURED)])
+    assert verdict == FAILS
+    assert reason == "does not hold on bit-xor; holds on bit-memory, mnist; open on listops; not measured: cifar10"

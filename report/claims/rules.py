@@ -193,11 +193,12 @@ def combine(findings: list[Finding], require_all: bool = False) -> tuple[str, st
                               + ": each lacks a row it compares; the details say what")
     fails = [f for f in measured if f.verdict == FAILS]
     holds = [f for f in measured if f.verdict == HOLDS]
-    if fails:
-        return FAILS, f"does not hold on {names(fails)}{scope}"
+    open_ = names([f for f in measured if f.verdict == INCONCLUSIVE])
+    if fails:  # the tasks where it does hold are part of the answer: "fails on one of three" is not "fails"
+        return FAILS, (f"does not hold on {names(fails)}" + (f"; holds on {names(holds)}" if holds else "")
+                       + (f"; open on {open_}" if open_ else "") + scope)
     if require_all and missing:
         return INCONCLUSIVE, f"parts measured hold or are open, but not everything the claim needs{scope}"
     if len(holds) == len(measured):
         return HOLDS, f"holds on {names(holds)}{scope}"
-    open_ = names([f for f in measured if f.verdict == INCONCLUSIVE])
     return INCONCLUSIVE, f"open on {open_}" + (f"; holds on {names(holds)}" if holds else "") + scope
