@@ -234,8 +234,9 @@ def profile_lr(profile: str, task: str, model: str) -> float | None:
     return None if math.isnan(lr) else lr
 
 
-def same_lr(values: pd.Series, lr: float) -> pd.Series:
-    return (values - lr).abs() <= 1e-12 * max(1.0, lr)
+def same_lr(values: "pd.Series | float", lr: float) -> "pd.Series | bool":
+    """``values`` (a column or one rate) equal ``lr`` up to float noise: one tolerance for every lr comparison."""
+    return abs(values - lr) <= 1e-12 * max(1.0, lr)
 
 
 def on_full_training_split(mine: pd.DataFrame) -> tuple[pd.DataFrame, str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import matplotlib
 import pandas as pd
 
-from .compute import dedupe_runs, profile_lr, run_records
+from .compute import dedupe_runs, profile_lr, run_records, same_lr
 from .formats import Figure
 from .plateau import curve_ends
 
@@ -50,7 +50,7 @@ def _series(run) -> str:
     learning rate, a data-efficiency fraction), so runs of two configs never average into one line."""
     label = _label(run.model, run.options)
     want = profile_lr(run.profile, run.task, run.model)
-    if want is not None and not math.isnan(run.lr) and abs(run.lr - want) > 1e-12 * max(1.0, want):
+    if want is not None and not math.isnan(run.lr) and not same_lr(run.lr, want):
         label += f" lr={run.lr:g}"
     if getattr(run, "train_fraction", 1.0) < 1.0:
         label += f" train={run.train_fraction:g}"

@@ -224,7 +224,7 @@ class ClaimContext:
         for k, v in key.options_dict().items():
             parts += ["--option", f"{k}={v if isinstance(v, str) else json.dumps(v)}"]
         fixed = profile_lr(self.group.profile, task, key.model)
-        if lr is not None and (fixed is None or abs(lr - fixed) > 1e-12 * max(1.0, lr)):
+        if lr is not None and (fixed is None or not same_lr(lr, fixed)):
             parts += ["--budget", f"lr={lr:g}"]  # the profile's own lr needs no override (same run, same hash)
         parts += ["--results", self.results_hint]
         cmd = " ".join(shlex.quote(p) for p in parts)
