@@ -87,3 +87,17 @@ def get_profile(name: str) -> Profile:
     if not isinstance(profile, Profile):
         raise FptError(f"'{name}' is not a fptbench Profile")
     return profile
+
+
+def expected_budget(profile: str, task: str, model: str) -> Budget:
+    """The budget ``fptbench run`` gives (task, model) under ``profile`` with no override: the profile's
+    base, the adapter's own ``default_lr``, then the profile's rules.
+
+    The one derivation of a run's expected budget: the runner builds new runs with it and every reader
+    of old runs compares a stored budget against it (``benchmark.runview``), so "modified budget" and
+    "the profile's own learning rate" mean the same thing everywhere. Raises FptError naming the profile
+    or model when either is not registered here (a submitter's own cannot be checked).
+    """
+    from .model import MODELS  # lazy: model.py imports torch; reading profiles must not
+
+    return get_profile(profile).budget(task, model, getattr(MODELS.get(model), "default_lr", None))
