@@ -192,6 +192,27 @@ class RunView:
         return RunView(self.runs[self.runs.run_id.isin(ids)].reset_index(drop=True),
                        self.rows[self.rows.run_id.isin(ids)].reset_index(drop=True), self.submitted)
 
+    def narrow(self, records: pd.DataFrame) -> "RunView":
+        """The same view narrowed to the runs of some of its own rows (their (run_id, source) pairs), e.g.
+        the runs of one table cell."""
+        keep = set(zip(records.run_id, records.source))
+        runs = self.runs[[k in keep for k in zip(self.runs.run_id, self.runs.source)]].reset_index(drop=True)
+        rows = self.rows[[k in keep for k in zip(self.rows.run_id, self.rows.source)]].reset_index(drop=True)
+        return RunView(runs, rows, self.submitted)
+
+    def with_submitted(self, submitted: str) -> "RunView":
+        """The same runs under a narrower submitted-runs policy (apart > replaced > excluded): filters only,
+        never re-parses a run; a view cannot widen again (read the runs anew for that)."""
+        if submitted == self.submitted:
+            return self
+        if submitted in SUBMITTED_POLICIES and SUBMITTED_POLICIES.index(submitted) < SUBMITTED_POLICIES.index(self.submitted):
+            raise FptError(f"a run view built with submitted={self.submitted!r} cannot give {submitted!r}; "
+                           "build it from the runs table (view_of(runs_table, ...)) instead")
+        rows = keep_runs(self.rows, submitted)
+        kept = set(zip(rows.run_id, rows.source))
+        runs = self.runs[[k in kept for k in zip(self.runs.run_id, self.runs.source)]].reset_index(drop=True)
+        return RunView(runs, rows, submitted)
+
     @property
     def empty(self) -> bool:
         return self.runs.empty
@@ -207,9 +228,7 @@ def read_runs(dirs: Iterable[Path | str], submitted: str = APART) -> RunView:
 def view_of(runs: "pd.DataFrame | RunView", submitted: str = APART) -> RunView:
     """The run view of a runs table already read (``read_table(dirs, "runs")``); a view passes through."""
     if isinstance(runs, RunView):
-        return runs if runs.submitted == submitted else view_of(runs.rows, submitted)
-    if submitted not in SUBMITTED_POLICIES:
-        raise FptError(f"submitted-runs policy {submitted!r} is unknown; use one of {', '.join(SUBMITTED_POLICIES)}")
+        return runs.with_submitted(submitted)
     rows = keep_runs(runs, submitted)
     if rows.empty:
         return RunView(pd.DataFrame(columns=COLUMNS), rows, submitted)
@@ -219,6 +238,8 @@ def view_of(runs: "pd.DataFrame | RunView", submitted: str = APART) -> RunView:
 
 def keep_runs(runs: pd.DataFrame, submitted: str = APART) -> pd.DataFrame:
     """The de-duplication policy and the submitted-runs switch, on the stored rows (see the module doc)."""
+    if submitted not in SUBMITTED_POLICIES:
+        raise FptError(f"submitted-runs policy {submitted!r} is unknown; use one of {', '.join(SUBMITTED_POLICIES)}")
     if runs.empty:
         return runs.assign(source=pd.Series(dtype=object)).reset_index(drop=True)
     source = runs["source"].map(source_of) if "source" in runs else HARNESS

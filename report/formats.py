@@ -15,7 +15,7 @@ from typing import Callable
 from benchmark.errors import FptError
 
 from . import markup as M
-from .compute import HARNESS, NO_HARNESS_RUN, Cell, RowResult, TableResult
+from .cells import HARNESS, NO_HARNESS_RUN, Cell, RowResult, TableResult
 from .markup import code, from_backticks
 from .paper import SOURCES, PaperValue
 from .plateau import CAPTION as CURVE_CAPTION

@@ -19,6 +19,8 @@ from benchmark.registry import Registry
 if TYPE_CHECKING:
     import pandas as pd
 
+    from benchmark.runview import RunView
+
 ANY = "any"
 
 
@@ -111,14 +113,15 @@ class TableSpec:
 TABLE_SPECS: Registry[TableSpec] = Registry("table", "fptbench.tables", declared_builtins=True)
 
 # A run selection narrows the runs matching a row in one cell (one task, one group) before the cell's
-# statistics, e.g. to the learning rate chosen on validation (report/tables/selection.py). It returns
-# the kept run records and a note shown with the cell (or, when nothing is kept, the missing reason).
-RunSelection = Callable[["pd.DataFrame", "pd.DataFrame"], "tuple[pd.DataFrame, str]"]
+# statistics, e.g. to the learning rate chosen on validation (report/tables/selection.py). It gets the
+# cell's run records (rows of ``RunView.runs``) and the whole run view, and returns the kept records and
+# a note shown with the cell (or, when nothing is kept, the missing reason).
+RunSelection = Callable[["pd.DataFrame", "RunView"], "tuple[pd.DataFrame, str]"]
 RUN_SELECTIONS: dict[str, RunSelection] = {}
 
 
 def register_run_selection(name: str, fn: RunSelection) -> RunSelection:
-    """Register ``fn(cell_records, runs) -> (kept_records, note)`` under ``name`` for ``RowSpec.runs``."""
+    """Register ``fn(cell_records, run_view) -> (kept_records, note)`` under ``name`` for ``RowSpec.runs``."""
     if name in RUN_SELECTIONS and RUN_SELECTIONS[name] is not fn:
         raise FptError(f"run selection '{name}' is registered twice; rename one")
     RUN_SELECTIONS[name] = fn
