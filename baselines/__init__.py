@@ -1,5 +1,6 @@
-"""Built-in backbones and model adapters. Importing this package registers them."""
+"""Built-in backbones and model adapters. Importing this package imports every module in it (found by
+``benchmark.registry.import_plugins``, not listed), and each registers what it defines."""
 
-from . import backbones, fpt, lstm  # noqa: F401
-from . import bitmem_pretrained, dinov2, reservoir, statistics, vit  # noqa: F401  (pretraining-modality baselines, issue 4)
-from . import controls  # noqa: F401  (no-body controls for the transfer gain, issue 13)
+from benchmark.registry import import_plugins
+
+import_plugins(__name__)

@@ -51,7 +51,7 @@ class ModelAdapter(abc.ABC):
         }
 
 
-MODELS: Registry[type[ModelAdapter]] = Registry("model", "fptbench.models", declared_builtins=True)
+MODELS: Registry[type[ModelAdapter]] = Registry("model", "fptbench.models", declared_builtins=True, of=ModelAdapter)
 
 
 def register_model(name: str):
@@ -67,9 +67,7 @@ def register_model(name: str):
 
 
 def get_adapter(name: str, backbone: str | None = None, **options: Any) -> ModelAdapter:
-    cls = MODELS.get(name)
-    if not (isinstance(cls, type) and issubclass(cls, ModelAdapter)):
-        raise FptError(f"'{name}' is not a fptbench ModelAdapter subclass; subclass benchmark.model.ModelAdapter")
+    cls = MODELS.get(name)  # the registry checked it is a ModelAdapter subclass
     if not cls.name:
         cls.name = name
     if backbone is not None and not cls.uses_backbone:

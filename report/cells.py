@@ -33,7 +33,7 @@ from benchmark.runview import profile_lr as _profile_lr
 
 from .markup import code, value
 from .metrics import Metric, get_metric
-from .paper import PaperValue, paper_value
+from .paper_values import PaperValue, paper_value
 from .reasons import absence_reasons, empty_reason, task_comparability
 from .specs import ANY, RowSpec, TableSpec, get_run_selection
 

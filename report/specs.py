@@ -110,44 +110,32 @@ class TableSpec:
             raise FptError(f"table '{self.name}' repeats a task column")
 
 
-TABLE_SPECS: Registry[TableSpec] = Registry("table", "fptbench.tables", declared_builtins=True)
+TABLE_SPECS: Registry[TableSpec] = Registry("table", "fptbench.tables", declared_builtins=True, of=TableSpec)
 
 # A run selection narrows the runs matching a row in one cell (one task, one group) before the cell's
 # statistics, e.g. to the learning rate chosen on validation (report/tables/selection.py). It gets the
 # cell's run records (rows of ``RunView.runs``) and the whole run view, and returns the kept records and
 # a note shown with the cell (or, when nothing is kept, the missing reason).
 RunSelection = Callable[["pd.DataFrame", "RunView"], "tuple[pd.DataFrame, str]"]
-RUN_SELECTIONS: dict[str, RunSelection] = {}
+RUN_SELECTIONS: Registry[RunSelection] = Registry("run selection", "fptbench.run_selections")
 
 
 def register_run_selection(name: str, fn: RunSelection) -> RunSelection:
     """Register ``fn(cell_records, run_view) -> (kept_records, note)`` under ``name`` for ``RowSpec.runs``."""
-    if name in RUN_SELECTIONS and RUN_SELECTIONS[name] is not fn:
-        raise FptError(f"run selection '{name}' is registered twice; rename one")
-    RUN_SELECTIONS[name] = fn
+    RUN_SELECTIONS.add(name, fn)
     return fn
 
 
-def get_run_selection(name: str) -> RunSelection:
-    try:
-        return RUN_SELECTIONS[name]
-    except KeyError:
-        raise FptError(f"unknown run selection '{name}'; known: {', '.join(sorted(RUN_SELECTIONS)) or 'none'}") from None
+get_run_selection = RUN_SELECTIONS.get
 
 
 def register_table(spec: TableSpec) -> TableSpec:
     """Register a table spec (call at import time of the module that declares it)."""
-    if not isinstance(spec, TableSpec):
-        raise FptError(f"register_table expects a report.specs.TableSpec, got {type(spec).__name__}")
-    TABLE_SPECS.add(spec.name, spec)
+    TABLE_SPECS.add(getattr(spec, "name", "?"), spec)
     return spec
 
 
-def get_table(name: str) -> TableSpec:
-    spec = TABLE_SPECS.get(name)
-    if not isinstance(spec, TableSpec):
-        raise FptError(f"'{name}' is not a report.specs.TableSpec")
-    return spec
+get_table = TABLE_SPECS.get  # typed: the registry checked every entry is a TableSpec
 
 
 def all_tables() -> list[TableSpec]:

@@ -233,7 +233,7 @@ def test_report_is_in_percent_and_deltas_never_print_minus_zero() -> None:
     from report.cells import Cell
     from report.formats import delta_text, signed
     from report.metrics import get_metric
-    from report.paper import PaperValue
+    from report.paper_values import PaperValue
 
     assert get_metric("test-metric").unit == "%" and "(%)" in get_metric("test-metric").label
     assert signed(-0.04, 1) == "0.0" and signed(0.04, 1) == "0.0" and signed(-0.06, 1) == "-0.1"
