@@ -167,7 +167,8 @@ def at_profile_lr(mine: pd.DataFrame, profile: str, task: str, model: str) -> tu
 
 
 def _row_mask(rec: pd.DataFrame, row: RowSpec) -> pd.Series:
-    return (rec.model == row.model) & rec.options.map(row.matches_options)
+    same_options = True if row.options is None else rec.options_key == row.options
+    return (rec.model == row.model) & same_options
 
 
 def groups_for(spec: TableSpec, rec: pd.DataFrame) -> list[Group]:

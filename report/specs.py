@@ -9,12 +9,12 @@ entry point), so a new table never needs an edit to the renderer.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from benchmark.errors import FptError
 from benchmark.registry import Registry
+from benchmark.runview import options_key
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -24,12 +24,6 @@ if TYPE_CHECKING:
 ANY = "any"
 
 
-def _freeze_options(options: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...] | None:
-    if options is None:
-        return None
-    return tuple(sorted((str(k), json.dumps(v, sort_keys=True)) for k, v in dict(options).items()))
-
-
 @dataclass(frozen=True)
 class RowSpec:
     """One row of ours: runs of ``model`` on ``backbone`` whose model options equal ``options``.
@@ -37,13 +31,15 @@ class RowSpec:
     ``backbone="any"`` takes the backbone of the table group being rendered (one table per
     (profile, backbone) group); a named backbone pins it. ``options=None`` accepts any options;
     the default ``{}`` accepts only runs without options, so an ablation run (``preset=+ln``) never
-    leaks into the plain FPT row. ``paper_row`` is the ``row`` value in the paper's table CSV.
+    leaks into the plain FPT row. Options are held as their key (``benchmark.runview.options_key``, the
+    run view's ``options_key`` column), so a row and a run compare options one way only. ``paper_row`` is
+    the ``row`` value in the paper's table CSV.
     """
 
     label: str
     model: str
     backbone: str = ANY
-    options: tuple[tuple[str, str], ...] | None = ()
+    options: str | None = "{}"  # a dict is accepted and stored as its key
     paper_row: str | None = None
     paper_backbone: str | None = None  # what the paper's number for this row used; None: the table's
     paper_table: str | None = None  # the paper CSV table of this row's ``paper_row``; None: the table's
@@ -52,11 +48,11 @@ class RowSpec:
     def __post_init__(self) -> None:
         if not self.label or not self.model:
             raise FptError("a table row needs a label and a model")
-        if self.options is not None and not isinstance(self.options, tuple):
-            object.__setattr__(self, "options", _freeze_options(self.options))  # accept a plain dict
+        if self.options is not None and not isinstance(self.options, str):
+            object.__setattr__(self, "options", options_key(self.options))  # accept a plain dict
 
     def matches_options(self, model_options: Mapping[str, Any]) -> bool:
-        return self.options is None or _freeze_options(model_options) == self.options
+        return self.options is None or options_key(model_options) == self.options
 
 
 @dataclass(frozen=True)
