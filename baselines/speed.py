@@ -594,8 +594,12 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     flags = sorted(f for f in cpu_flags() if f.startswith(("avx512", "amx", "avx2", "fma", "avx_vnni")))
+    from benchmark.precision import process_calibration
+
+    cal = process_calibration()  # what precision=auto picks on this machine, and why
     return {"cpu": model or platform.processor(), "flags": flags, "native_bf16": cpu_native_bf16(),
-            "threads": torch.get_num_threads(), "torch": torch.__version__}
+            "threads": torch.get_num_threads(), "torch": torch.__version__,
+            "auto_precision": cal.precision, "bf16_matmul_ratio": round(cal.ratio, 2), "auto_reason": cal.reason()}
 
 
 def run_bench(cfgs: list[BenchConfig], *, rounds: int, eval_examples: int, levers: bool, lever_backbone: str,

@@ -31,7 +31,8 @@ from .errors import FptError
 from .hashing import sha256_file
 from .model import ModelAdapter, get_adapter
 from .profiles import Budget
-from .provenance import pick_device, resolve_precision
+from .precision import decide as decide_precision
+from .provenance import pick_device
 from .record import finished_run_exists, write_run_records
 from .results import checkpoint_path
 from .task import Batch, Task, get_task
@@ -169,7 +170,9 @@ class Trainer:
                 raise FptError(f"task '{cfg.task}' has no fixed training split to subsample; "
                                "train_fraction applies to dataset tasks only, drop it")
             self.task.set_train_fraction(self.budget.train_fraction)
-        self.precision = resolve_precision(self.budget.precision, self.device)
+        decision = decide_precision(self.budget.precision, self.device)
+        self.precision, self.precision_ratio = decision.precision, decision.ratio
+        self.precision_reason = decision.reason
         # TF32 matmuls for what stays fp32 on CUDA under `auto` (recorded in the precision label)
         self.tf32 = self.device.type == "cuda" and self.budget.precision == "auto"
 
@@ -388,7 +391,7 @@ class Trainer:
                     ("test", task.spec.metric): test_value, ("test", "loss"): test_loss},
             n_params=(total, trainable), peak_mem_mb=peak_mem_mb(self.device), device=str(self.device),
             scores=scores, preds=preds,
-            compute={"precision": self.precision_label, "train_flops": (state.flops_per_step or 0) * state.step,
+            compute={"precision": self.precision_label, "precision_ratio": self.precision_ratio, "train_flops": (state.flops_per_step or 0) * state.step,
                      "wall_time_s": state.wall_time_s, "eval_time_s": state.eval_time_s,
                      "threads": intra_op_threads()},
         )
