@@ -152,14 +152,6 @@ def fingerprint_id(fp: dict[str, object]) -> str:
     return hashlib.sha256(json.dumps(fp, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def cache_dir() -> Path:
-    env = os.environ.get("FPTBENCH_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "fptbench"
-
-
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
     """An exclusive lock on ``path`` (POSIX): concurrent workers wait for one calibration."""
@@ -174,6 +166,15 @@ def _locked(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _cache_dir() -> Path:
+    from .paths import cache_dir  # FPTBENCH_CACHE_DIR, default ~/.cache/fptbench
+
+    try:
+        return cache_dir()
+    except OSError:
+        return Path(os.devnull)  # unwritable: calibrate() then measures without caching
 
 
 def _read(path: Path, fp_id: str) -> Calibration | None:
@@ -191,7 +192,7 @@ def calibrate(threads: int = THREADS, *, timer: Timer = time_matmul, directory: 
     """This machine's calibration: read from the cache, or measured once (at ``threads``) and cached."""
     fp = fingerprint(threads)
     fp_id = fingerprint_id(fp)
-    folder = directory or cache_dir()
+    folder = directory or _cache_dir()
     path = folder / f"precision-{fp_id}.json"
     cached = _read(path, fp_id)
     if cached is not None:

@@ -31,6 +31,7 @@ from .errors import FptError
 from .hashing import sha256_file
 from .model import ModelAdapter, get_adapter
 from .profiles import Budget
+from .frozen_cast import cast_frozen_matmul_weights
 from .precision import decide as decide_precision
 from .provenance import pick_device
 from .record import finished_run_exists, write_run_records
@@ -177,6 +178,12 @@ class Trainer:
         self.tf32 = self.device.type == "cuda" and self.budget.precision == "auto"
 
     _counting = False  # True while the FLOP counter observes a step
+    cast_frozen = True  # frozen matmul weights stored in the autocast dtype once (benchmark/frozen_cast.py)
+
+    def prepare_model(self, model: nn.Module) -> None:
+        """Store frozen matmul weights in the autocast dtype once; the same numbers, no per-step recast."""
+        if self.cast_frozen and self.precision in ("bf16", "fp16"):
+            cast_frozen_matmul_weights(model, torch.bfloat16 if self.precision == "bf16" else torch.float16)
 
     # -- pieces ------------------------------------------------------------------------------
     @property
@@ -328,6 +335,7 @@ class Trainer:
         with seeded(cfg.seed, self.device):
             model = self.adapter.build(task.spec, cfg.seed)
         model.to(self.device).train()
+        self.prepare_model(model)
         check_forward_signature(self.adapter.name or self.cfg.model, model)
         params = [p for p in model.parameters() if p.requires_grad]
         if not params:
