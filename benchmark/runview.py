@@ -59,7 +59,8 @@ steps_to_threshold   validation steps to the task's threshold (float, NaN: never
 threshold, steps_trained, selected_step
 precision            what the run computed in ("" when not recorded)
 train_flops, train_time_s, wall_time_s, eval_time_s, threads, peak_mem_mb, steps_per_s,
-n_params_total, n_params_trainable          cost (NaN where the runs file predates the column)
+n_params_total, n_params_trainable,         cost (NaN where the runs file predates the column)
+precision_ratio      measured fp32/bf16 matmul time ratio behind ``precision=auto`` (schema v3)
 device, git_commit, git_dirty, package_version, torch_version, transformers_version   provenance
 ===================  =========================================================================
 """
@@ -94,7 +95,7 @@ CONFIG = ["config", "options", "options_key", "preset", "other_options", "lr", "
 OUTCOME = ["metric", "val", "test", "has_test", "steps_to_threshold", "threshold", "steps_trained",
            "selected_step"]
 COST = ["precision", "train_flops", "train_time_s", "wall_time_s", "eval_time_s", "threads", "peak_mem_mb",
-        "steps_per_s", "n_params_total", "n_params_trainable"]
+        "steps_per_s", "n_params_total", "n_params_trainable", "precision_ratio"]
 PROVENANCE = ["device", "git_commit", "git_dirty", "package_version", "torch_version", "transformers_version"]
 COLUMNS = IDENTITY + CONFIG + OUTCOME + COST + PROVENANCE
 
@@ -309,7 +310,8 @@ def _record(key: tuple[str, str], g: pd.DataFrame) -> dict[str, Any]:
         "selected_step": _num(first.selected_step),
         "precision": _str(first.get("precision")),
         **{c: _num(first.get(c)) for c in ("train_flops", "train_time_s", "wall_time_s", "eval_time_s", "threads",
-                                            "peak_mem_mb", "steps_per_s", "n_params_total", "n_params_trainable")},
+                                            "peak_mem_mb", "steps_per_s", "n_params_total", "n_params_trainable",
+                                            "precision_ratio")},
         "device": _str(first.device), "git_commit": _str(first.git_commit), "git_dirty": _bool(first.git_dirty),
         "package_version": _str(first.package_version), "torch_version": _str(first.torch_version),
         "transformers_version": _str(first.transformers_version),
