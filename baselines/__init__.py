@@ -1,6 +1,6 @@
-"""Built-in backbones and model adapters. Importing this package imports every module in it (found by
-``benchmark.registry.import_plugins``, not listed), and each registers what it defines."""
+"""Built-in backbones and model adapters.
 
-from benchmark.registry import import_plugins
-
-import_plugins(__name__)
+Importing the package registers nothing (so ``fptbench --help`` need not import torch); the registries
+import ``baselines.plugins`` (declared in the ``fptbench.builtins`` entry points), which imports every
+module of the package: adapters and backbones are found, not listed.
+"""
