@@ -131,3 +131,14 @@ def test_a_typed_registry_refuses_the_wrong_kind_once_at_registration() -> None:
     with pytest.raises(FptError, match="not a benchmark.task.Task"):
         TASKS.add("zz-not-a-task", dict)
     assert PROFILES.of is Profile and TASKS.of is Task
+
+
+def test_gate_settings_are_a_typed_registry_filled_by_the_profiles() -> None:
+    """The ci profile's module registers its per-key gate settings; an unknown profile has none (defaults)."""
+    from benchmark.gate.settings import GATES, KeyGate, gates_for
+
+    ci = gates_for("ci")
+    assert ci and all(isinstance(g, KeyGate) for g in ci.values()) and "ci" in GATES
+    assert gates_for("no-such-profile") == {}
+    with pytest.raises(FptError, match="not a builtins.dict"):
+        GATES.add("zz", [])
