@@ -63,6 +63,8 @@ def converged_curve(series: pd.DataFrame) -> tuple[bool, str]:
     plateau that training is about to leave from convergence: FPT on Bit Memory sat flat at 75% from
     step 200 to 600 and reached 99.6% by step 3,500 (results/cpu-long, profiles cpu-long and cpu-converge).
     """
+    if series.empty:
+        return False, "not stored (no curves in these results)"
     verdict, _, start, end = curve_end(series)
     text = describe(series) if "metric" in series else verdict
     if verdict != "flat":

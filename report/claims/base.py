@@ -157,7 +157,7 @@ class Claim:
             paper_ref=self.paper_ref, profile=", ".join(deciding) or ", ".join(ctx.profiles),
             backbone=ctx.group.backbone, stand_in_for=ctx.group.stand_in_for, verdict=verdict, reason=reason,
             findings=tuple(findings), commands=tuple(dict.fromkeys(commands)),
-            evidence=evidence_line(verdict, findings, ROW_CHARS - len(self.title) - 35),
+            evidence=evidence_line(verdict, findings, ROW_CHARS - len(self.title) - 50),
         )
 
 

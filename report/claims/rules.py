@@ -360,13 +360,13 @@ def evidence_line(verdict: str, findings: list[Finding], max_chars: int = 150) -
         key = [f for f in live if f.verdict in DECISIVE]
     else:
         opens = [f for f in live if f.verdict == OPEN and not f.tie]
-        key = sorted(opens, key=lambda f: f.open_reason == EARLY) or live
+        key = sorted(opens, key=lambda f: f.open_reason == EARLY) + [f for f in live if f.verdict in DECISIVE]
     parts: list[str] = []
     for f in key:
         text = finding_line(f)
         if verdict == OPEN and f.open_reason:
             text = f"{f.open_reason}: {text}"
-        if parts and len("; ".join(parts + [text])) > max_chars - 25:
+        if parts and len("; ".join(parts + [text])) > max_chars:
             break
         parts.append(text)
     more = len(key) - len(parts)
