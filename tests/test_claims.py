@@ -499,3 +499,17 @@ def test_a_claim_that_fails_on_one_task_still_names_where_it_holds():
     assert verdict == FAILS
     assert reason == ("does not hold on bit-xor; holds on bit-memory, mnist; open on listops (early training); "
                       "not measured: cifar10")
+
+
+def test_claim_2_takes_from_scratch_at_its_validation_selected_rate_where_a_grid_exists():
+    pytest.importorskip("benchmark.selection")
+    fpt = seeds("bit-xor", "fpt", [1.0, 1.0, 0.999])
+    scratch = grid("bit-xor", "random-full", {1e-5: [0.9] * 3, 1e-4: [1.0, 0.999, 1.0], 1e-3: [0.505] * 3},
+                   {1e-5: 0.9, 1e-4: 1.0, 1e-3: 0.505})
+    f = finding(claim(frame(fpt, scratch), "fpt-matches-scratch"), "bit-xor")
+    assert f.verdict == HOLDS and "lr 0.0001, selected on validation" in f.what and f.means["random-full"] > 99
+    edge = grid("bit-xor", "random-full", {1e-4: [1.0, 0.999, 1.0], 1e-3: [0.505] * 3}, {1e-4: 1.0, 1e-3: 0.505})
+    f = finding(claim(frame(fpt, edge), "fpt-matches-scratch"), "bit-xor")
+    assert f.verdict == INCONCLUSIVE and f.open_reason == GRID_EDGE
+    plain = finding(claim(frame(fpt, seeds("bit-xor", "random-full", [0.99, 1.0, 1.0])), "fpt-matches-scratch"), "bit-xor")
+    assert plain.verdict == HOLDS and "selected" not in plain.what  # one rate: the profile's own

@@ -70,9 +70,13 @@ def edit(dest: Path, run_ids: list[str], *, accuracy: float | None = None, singl
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
-    """Rows to write back: missing values as None (pandas reads a nullable int column back as float NaN)."""
-    return [{k: (None if not isinstance(v, (list, str)) and pd.isna(v) else v) for k, v in r.items()}
+    """Runs rows to write back: missing values as None (pandas reads a nullable int column back as float NaN),
+    and columns added to the schema since the committed run was written as None."""
+    from benchmark.results import RUNS_SCHEMA
+
+    rows = [{k: (None if not isinstance(v, (list, str)) and pd.isna(v) else v) for k, v in r.items()}
             for r in frame.to_dict("records")]
+    return [{f.name: r.get(f.name) for f in RUNS_SCHEMA} | {k: v for k, v in r.items()} for r in rows]
 
 
 def check(dest: Path, name: str):

@@ -248,6 +248,8 @@ def _seeds_text(seeds: Iterable[int]) -> str:
 class ClaimContext:
     """What a claim reads on one backbone: rows of every profile with their status, and run commands."""
 
+    tunes_plain_rows = True  # claim 2's from-scratch row takes its validation-selected lr where a grid exists
+
     def __init__(self, rec: pd.DataFrame, group: ClaimGroup, absence: Mapping[str, str] | None = None,
                  results_hint: str = "RESULTS", select: Any = None, raw_runs: pd.DataFrame | None = None,
                  evidence: RunEvidence | None = None) -> None:

@@ -14,7 +14,8 @@ from typing import Callable
 
 from .base import FAILS, GRID_EDGE, HOLDS, NOT_MEASURED, OPEN, STRADDLES, Claim, Finding, register_claim
 from .evidence import ANY_LR, ClaimContext, Row, RowKey
-from .rules import MIN_SEEDS, across, combine, faster, gain, gate, level, missing_finding, non_inferior, short, GAIN
+from .rules import GAIN, MIN_SEEDS, across, combine, faster, gain, gate, level, missing_finding, non_inferior, short
+from .tuned import TunedLrFullOvertakes, TunedLrMatchesScratch, at_grid_edge, selected_key
 
 PAPER_TASKS = ("bit-memory", "bit-xor", "listops", "mnist", "cifar10", "cifar10-lra", "remote-homology")
 SEEDS = 3  # what a missing row's command asks for: the paper's 3 seeds
@@ -112,17 +113,35 @@ class MatchesScratch(Claim):
                  "fully trained transformer (from random init) on each task.")
     rule = (f"Per task, 95% t-interval of mean(FPT - random-full) test accuracy over matched seeds: holds if its "
             f"lower end is at or above -{MATCH_MARGIN['mnist']:g} points (the paper's own largest shortfall is 3.4, "
-            f"CIFAR-10 LRA), does not hold if its upper end is below -{MATCH_MARGIN['mnist']:g}. A from-scratch row "
-            f"that did not train makes the task open, never 'holds'. {GATE_TEXT}")
+            f"CIFAR-10 LRA), does not hold if its upper end is below -{MATCH_MARGIN['mnist']:g}. FPT at the profile's "
+            "rate (the paper's 1e-3); from scratch at its validation-selected rate where a profile tried at least 2 "
+            "(the paper's Full column comes from tuned baselines; at 1e-3 the stand-in collapses to one class on "
+            f"bit-xor and MNIST), a rate at the grid's edge keeping it open. A from-scratch row that did not train "
+            f"makes the task open, never 'holds'. {GATE_TEXT}")
     paper_ref = "Table 1 (Full column: a transformer trained from scratch)"
 
     def check(self, ctx: ClaimContext):
         cmds: list[str] = []
         findings: list[Finding] = []
         for task in PAPER_TASKS:
-            findings += compared(ctx, task, {"FPT": FPT, "random-full": SCRATCH}, lambda r, t=task: non_inferior(
-                t, "FPT - from-scratch (random-full)", r["FPT"], r["random-full"], ("FPT", "random-full"),
-                MATCH_MARGIN[t]), cmds)
+            def build(profile: str, task: str = task, force: bool = False) -> list[Finding]:
+                if not force and not (ctx.has_row(task, FPT, profile)
+                                      or ctx.has_row(task, RowKey.of("random-full", lr=ANY_LR), profile)):
+                    return []
+                key, label, edge = selected_key(ctx, task, "random-full", "random-full", profile)
+                f = non_inferior(task, f"FPT - from-scratch {label}", ctx.row(task, FPT, profile),
+                                 ctx.row(task, key, profile), ("FPT", "random-full"), MATCH_MARGIN[task])
+                return [at_grid_edge(f, [edge] if edge else [])]
+
+            found = across(ctx.profiles, build) or build(ctx.command_profile, force=True)
+            findings += found
+            deciding = next(f for f in found if not f.superseded)
+            profile = deciding.profile or ctx.command_profile
+            key, _, _ = selected_key(ctx, task, "random-full", "random-full", profile)
+            for k in (FPT, key):
+                row = ctx.row(task, k, profile)
+                if not row.ok or len(row.values) < SEEDS:
+                    cmds.extend(ctx.missing_commands(task, k, row, SEEDS, profile=profile))
         return (*combine(findings), findings, cmds)
 
 
@@ -276,7 +295,6 @@ class AblationOrdering(Ordering):
         return {p: RowKey.of("fpt", preset=p) for p in ("output-only", "+ln", "+input", "+pos")}
 
 
-from .tuned import TunedLrFullOvertakes, TunedLrMatchesScratch  # noqa: E402  (they use the helpers above)
 
 for _claim in (BitTasksSolved(), LstmFailsBitXor(), MatchesScratch(), PretrainingBeatsRandom(), ConvergesFaster(),
                ModalityOrdering(), AblationOrdering(), TunedLrFullOvertakes(), TunedLrMatchesScratch()):

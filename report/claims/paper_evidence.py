@@ -40,6 +40,8 @@ def _source(key: RowKey, column: str) -> tuple[str, str] | None:
 class PaperContext(ClaimContext):
     """A claim context whose one profile is the paper: rows from its tables, never from runs."""
 
+    tunes_plain_rows = False  # Table 1's Full column is the paper's own row; the re-evaluation's feeds 7 and 8
+
     def __init__(self) -> None:
         super().__init__(pd.DataFrame(columns=["run_id", "model", "backbone"]),
                          ClaimGroup("gpt2", "", (PAPER,)), {}, "RESULTS")

@@ -66,10 +66,10 @@ class TunedLr(Claim):
             lr, tried = picked
             chosen[label] = lr
             rows[label] = ctx.row(task, RowKey.of(model, lr=lr), profile)
-            if lr <= min(tried) or lr >= max(tried):
-                side = "lowest" if lr <= min(tried) else "highest"
-                edges.append(f"{label}'s selected lr {lr:g} is the {side} tried ({', '.join(f'{x:g}' for x in tried)})")
-                nxt = lr / 10 if side == "lowest" else lr * 10
+            edge = edge_text(label, lr, tried)
+            if edge:
+                edges.append(edge)
+                nxt = lr / 10 if lr <= min(tried) else lr * 10
                 cmds.append(ctx.run_command(task, RowKey.of(model), tuple(range(SEEDS)), nxt, profile))
             if rows[label].ok and len(rows[label].values) < SEEDS:
                 cmds.extend(ctx.missing_commands(task, RowKey.of(model, lr=lr), rows[label], SEEDS, (lr,), profile))
@@ -78,9 +78,32 @@ class TunedLr(Claim):
         f = self.compare(task, f"{self.first[0]} (lr {chosen[self.first[0]]:g}) - {self.second[0]} "
                          f"(lr {chosen[self.second[0]]:g}), selected on validation", rows[self.first[0]],
                          rows[self.second[0]])
-        if edges and f.verdict != NOT_MEASURED and not f.tie:
-            f = replace(f, verdict=OPEN, open_reason=GRID_EDGE, note=f"{GRID_EDGE}: {'; '.join(edges)}; {f.note}")
+        return at_grid_edge(f, edges)
+
+
+def edge_text(label: str, lr: float, tried: list[float]) -> str:
+    """'' when ``lr`` lies strictly inside the rates tried; else which edge it sits on."""
+    if min(tried) < lr < max(tried):
+        return ""
+    side = "lowest" if lr <= min(tried) else "highest"
+    return f"{label}'s selected lr {lr:g} is the {side} tried ({', '.join(f'{x:g}' for x in tried)})"
+
+
+def at_grid_edge(f: Finding, edges: list[str]) -> Finding:
+    """A measured comparison whose selected rate sits at a grid edge is open (a tie stays a tie)."""
+    if not edges or f.verdict == NOT_MEASURED or f.tie:
         return f
+    return replace(f, verdict=OPEN, open_reason=GRID_EDGE, note=f"{GRID_EDGE}: {'; '.join(edges)}; {f.note}")
+
+
+def selected_key(ctx: ClaimContext, task: str, model: str, label: str, profile: str) -> tuple[RowKey, str, str]:
+    """(row key, what it is, grid-edge text) of ``model``: at its validation-selected lr where the profile
+    tried at least 2 rates, else at the profile's own."""
+    picked = ctx.tuned(task, model, profile) if ctx.tunes_plain_rows else "a plain row"
+    if isinstance(picked, str):
+        return RowKey.of(model), f"{label}", ""
+    lr, tried = picked
+    return RowKey.of(model, lr=lr), f"{label} (lr {lr:g}, selected on validation)", edge_text(label, lr, tried)
 
 
 def selected_lr(ctx: ClaimContext, task: str, model: str, profile: str) -> "tuple[float, list[float]] | str":
