@@ -232,12 +232,13 @@ def _share(pred: pd.DataFrame | None) -> float | None:
     test = pred[pred.split == "test"] if "split" in pred else pred
     if test.empty:
         return None
-    counts: dict[Any, int] = {}
-    for p in test.prediction:
-        for v in (list(p) if hasattr(p, "__len__") and not isinstance(p, str) else [p]):
-            counts[v] = counts.get(v, 0) + 1
-    total = sum(counts.values())
-    return max(counts.values()) / total if total else None
+    import numpy as np
+
+    values = np.concatenate([np.ravel(np.asarray(p, dtype=object)) for p in test.prediction]).astype(str)
+    if not values.size:
+        return None
+    _, counts = np.unique(values, return_counts=True)
+    return float(counts.max()) / float(values.size)
 
 
 def _seeds_text(seeds: Iterable[int]) -> str:
@@ -305,6 +306,12 @@ class ClaimContext:
 
     def row(self, task: str, key: RowKey, profile: str, column: str = "test_value", scale: float = 100.0) -> Row:
         """Per-seed ``column`` (test accuracy in % by default) of finished runs with the row's status."""
+        cache = self.__dict__.setdefault("_rows", {})
+        if (task, key, profile, column, scale) not in cache:
+            cache[(task, key, profile, column, scale)] = self._row(task, key, profile, column, scale)
+        return cache[(task, key, profile, column, scale)]
+
+    def _row(self, task: str, key: RowKey, profile: str, column: str, scale: float) -> Row:
         mine = self.runs_of(task, key, profile)
         if mine.empty:
             return Row(missing=empty_reason(profile, task, key.model, self.absence), profile=profile)
