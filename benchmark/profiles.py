@@ -74,7 +74,9 @@ class Profile:
         return budget
 
 
-PROFILES: Registry[Profile] = Registry("profile", "fptbench.profiles", builtins=("benchmark.profile_defs",))
+# Built-in profiles are found, not listed: every core module named ``profile_*.py`` registers its own
+# (docs/adding-a-profile.md); other packages use the ``fptbench.profiles`` entry-point group.
+PROFILES: Registry[Profile] = Registry("profile", "fptbench.profiles", scan=("benchmark", "profile_"), of=Profile)
 
 
 def register_profile(profile: Profile) -> Profile:
@@ -82,11 +84,7 @@ def register_profile(profile: Profile) -> Profile:
     return profile
 
 
-def get_profile(name: str) -> Profile:
-    profile = PROFILES.get(name)
-    if not isinstance(profile, Profile):
-        raise FptError(f"'{name}' is not a fptbench Profile")
-    return profile
+get_profile = PROFILES.get  # typed: the registry checked every entry is a Profile
 
 
 def expected_budget(profile: str, task: str, model: str) -> Budget:

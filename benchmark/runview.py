@@ -59,7 +59,8 @@ steps_to_threshold   validation steps to the task's threshold (float, NaN: never
 threshold, steps_trained, selected_step
 precision            what the run computed in ("" when not recorded)
 train_flops, train_time_s, wall_time_s, eval_time_s, threads, peak_mem_mb, steps_per_s,
-n_params_total, n_params_trainable          cost (NaN where the runs file predates the column)
+n_params_total, n_params_trainable,         cost (NaN where the runs file predates the column)
+precision_ratio      measured fp32/bf16 matmul time ratio behind ``precision=auto`` (schema v3)
 device, git_commit, git_dirty, package_version, torch_version, transformers_version   provenance
 ===================  =========================================================================
 """
@@ -94,7 +95,7 @@ CONFIG = ["config", "options", "options_key", "preset", "other_options", "lr", "
 OUTCOME = ["metric", "val", "test", "has_test", "steps_to_threshold", "threshold", "steps_trained",
            "selected_step"]
 COST = ["precision", "train_flops", "train_time_s", "wall_time_s", "eval_time_s", "threads", "peak_mem_mb",
-        "steps_per_s", "n_params_total", "n_params_trainable"]
+        "steps_per_s", "n_params_total", "n_params_trainable", "precision_ratio"]
 PROVENANCE = ["device", "git_commit", "git_dirty", "package_version", "torch_version", "transformers_version"]
 COLUMNS = IDENTITY + CONFIG + OUTCOME + COST + PROVENANCE
 
@@ -192,6 +193,27 @@ class RunView:
         return RunView(self.runs[self.runs.run_id.isin(ids)].reset_index(drop=True),
                        self.rows[self.rows.run_id.isin(ids)].reset_index(drop=True), self.submitted)
 
+    def narrow(self, records: pd.DataFrame) -> "RunView":
+        """The same view narrowed to the runs of some of its own rows (their (run_id, source) pairs), e.g.
+        the runs of one table cell."""
+        keep = set(zip(records.run_id, records.source))
+        runs = self.runs[[k in keep for k in zip(self.runs.run_id, self.runs.source)]].reset_index(drop=True)
+        rows = self.rows[[k in keep for k in zip(self.rows.run_id, self.rows.source)]].reset_index(drop=True)
+        return RunView(runs, rows, self.submitted)
+
+    def with_submitted(self, submitted: str) -> "RunView":
+        """The same runs under a narrower submitted-runs policy (apart > replaced > excluded): filters only,
+        never re-parses a run; a view cannot widen again (read the runs anew for that)."""
+        if submitted == self.submitted:
+            return self
+        if submitted in SUBMITTED_POLICIES and SUBMITTED_POLICIES.index(submitted) < SUBMITTED_POLICIES.index(self.submitted):
+            raise FptError(f"a run view built with submitted={self.submitted!r} cannot give {submitted!r}; "
+                           "build it from the runs table (view_of(runs_table, ...)) instead")
+        rows = keep_runs(self.rows, submitted)
+        kept = set(zip(rows.run_id, rows.source))
+        runs = self.runs[[k in kept for k in zip(self.runs.run_id, self.runs.source)]].reset_index(drop=True)
+        return RunView(runs, rows, submitted)
+
     @property
     def empty(self) -> bool:
         return self.runs.empty
@@ -207,9 +229,7 @@ def read_runs(dirs: Iterable[Path | str], submitted: str = APART) -> RunView:
 def view_of(runs: "pd.DataFrame | RunView", submitted: str = APART) -> RunView:
     """The run view of a runs table already read (``read_table(dirs, "runs")``); a view passes through."""
     if isinstance(runs, RunView):
-        return runs if runs.submitted == submitted else view_of(runs.rows, submitted)
-    if submitted not in SUBMITTED_POLICIES:
-        raise FptError(f"submitted-runs policy {submitted!r} is unknown; use one of {', '.join(SUBMITTED_POLICIES)}")
+        return runs.with_submitted(submitted)
     rows = keep_runs(runs, submitted)
     if rows.empty:
         return RunView(pd.DataFrame(columns=COLUMNS), rows, submitted)
@@ -219,6 +239,8 @@ def view_of(runs: "pd.DataFrame | RunView", submitted: str = APART) -> RunView:
 
 def keep_runs(runs: pd.DataFrame, submitted: str = APART) -> pd.DataFrame:
     """The de-duplication policy and the submitted-runs switch, on the stored rows (see the module doc)."""
+    if submitted not in SUBMITTED_POLICIES:
+        raise FptError(f"submitted-runs policy {submitted!r} is unknown; use one of {', '.join(SUBMITTED_POLICIES)}")
     if runs.empty:
         return runs.assign(source=pd.Series(dtype=object)).reset_index(drop=True)
     source = runs["source"].map(source_of) if "source" in runs else HARNESS
@@ -288,7 +310,8 @@ def _record(key: tuple[str, str], g: pd.DataFrame) -> dict[str, Any]:
         "selected_step": _num(first.selected_step),
         "precision": _str(first.get("precision")),
         **{c: _num(first.get(c)) for c in ("train_flops", "train_time_s", "wall_time_s", "eval_time_s", "threads",
-                                            "peak_mem_mb", "steps_per_s", "n_params_total", "n_params_trainable")},
+                                            "peak_mem_mb", "steps_per_s", "n_params_total", "n_params_trainable",
+                                            "precision_ratio")},
         "device": _str(first.device), "git_commit": _str(first.git_commit), "git_dirty": _bool(first.git_dirty),
         "package_version": _str(first.package_version), "torch_version": _str(first.torch_version),
         "transformers_version": _str(first.transformers_version),

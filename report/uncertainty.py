@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -102,6 +103,30 @@ def paired_diff_ci(
     if diff.size < 2:
         return mean, ONE_SEED
     return mean, _percentile_interval(bootstrap_means(diff, n_boot, seed), level)
+
+
+@dataclass(frozen=True)
+class PairedGain:
+    """A row minus its control, seed by seed, over the seeds both ran (``mean`` None: no seed in common)."""
+
+    seeds: tuple[int, ...]  # in the row's order
+    diffs: tuple[float, ...]
+    mean: float | None
+    ci: Interval | None  # None: no seed in common, or one pair ("one seed")
+
+
+def paired_gain(seeds: Sequence[int], values: Sequence[float], control_seeds: Sequence[int],
+                control_values: Sequence[float], *, n_boot: int = DEFAULT_N_BOOT, seed: int = DEFAULT_SEED) -> PairedGain:
+    """The one paired-gain computation (report gain tables, leaderboard gains): match seeds, then
+    :func:`paired_diff_ci` over the pairs."""
+    seeds, control_seeds = list(seeds), list(control_seeds)
+    both = [s for s in seeds if s in control_seeds]
+    if not both:
+        return PairedGain((), (), None, None)
+    a = [float(values[seeds.index(s)]) for s in both]
+    b = [float(control_values[control_seeds.index(s)]) for s in both]
+    mean, ci = paired_diff_ci(a, b, n_boot=n_boot, seed=seed)
+    return PairedGain(tuple(int(s) for s in both), tuple(x - y for x, y in zip(a, b)), mean, ci)
 
 
 def mean_ranks(table: np.ndarray, higher_is_better: bool = True) -> np.ndarray:

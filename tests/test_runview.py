@@ -127,3 +127,17 @@ def test_run_command_gives_the_missing_run() -> None:
                        results="my results")
     assert loop == ("for s in 0 1; do fptbench run --task bit-xor --model fpt --backbone minilm-l6 --profile cpu "
                     "--option preset=+ln --results 'my results' --seed $s; done")
+
+
+def test_a_view_narrows_but_never_widens(tmp_path: Path) -> None:
+    cfg = config()
+    store(tmp_path, rows_of(cfg))
+    store(tmp_path / "s", rows_of(cfg, source="submitted:ann"), rows_of(config(seed=1), source="submitted:ann"))
+    view = read_runs([tmp_path, tmp_path / "s"])
+    replaced = view.with_submitted(REPLACED)
+    assert len(replaced.runs) == 2 and set(replaced.rows.source) == {"harness", "submitted:ann"}
+    assert set(zip(replaced.runs.run_id, replaced.runs.source)) == set(zip(replaced.rows.run_id, replaced.rows.source))
+    with pytest.raises(FptError, match="cannot give 'apart'"):
+        replaced.with_submitted(APART)
+    one = view.narrow(view.runs[view.runs.source == "submitted:ann"].head(1))
+    assert len(one.runs) == 1 and len(one.rows) == 4 and set(one.rows.source) == {"submitted:ann"}
