@@ -36,8 +36,8 @@ from benchmark.errors import FptError
 from benchmark.run_command import run_command
 from benchmark.runview import HARNESS, RunView, options_key, profile_lr, same_lr, view_of
 
-from ..compute import empty_reason, task_absence_reason
-from ..paper import paper_value
+from ..reasons import empty_reason, task_absence_reason
+from ..paper_values import paper_value
 from ..plateau import converged_curve
 
 PROFILE_ORDER = ("paper", "cpu-long", "cpu-converge", "cpu")  # the profile a missing row's command uses: first present

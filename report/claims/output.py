@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from ..compute import absence_reasons
+from ..reasons import absence_reasons
 from ..coverage import coverage_by_profile
 from .base import FAILS, HOLDS, NOT_MEASURED, OPEN, ClaimResult, all_claims
 from .evidence import ClaimContext, ClaimGroup, RunEvidence, claim_groups, records

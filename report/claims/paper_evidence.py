@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..paper import paper_value
+from ..paper_values import paper_value
 from .evidence import ClaimContext, ClaimGroup, Row, RowKey, paper_budget
 
 PAPER = "paper (Lu et al. 2021)"

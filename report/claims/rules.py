@@ -28,7 +28,7 @@ import math
 from dataclasses import replace
 from typing import Callable, Iterable
 
-from ..compute import seeds_per_precision
+from ..cells import seeds_per_precision
 from ..uncertainty import paired_t_interval, t_interval
 from .base import (DECISIVE, EARLY, EQUAL_STEPS, FAILS, FEW_SEEDS, HOLDS, NOT_MEASURED, NOT_TRAINED, OPEN, STRADDLES, TIE,
                    Finding)

@@ -14,6 +14,8 @@ from dataclasses import replace
 
 import pandas as pd
 
+from benchmark.profile_defs import PAPER_TASKS
+
 from .base import GRID_EDGE, NOT_MEASURED, OPEN, Claim, Finding
 from .evidence import ANY_LR, ClaimContext, Row, RowKey
 from .rules import MIN_SEEDS, across, combine, gain, missing_finding, non_inferior
@@ -170,7 +172,7 @@ class TunedLrMatchesScratch(TunedLr):
             "row trained and converged.")
     paper_ref = "Table 1 (Full column) with a validation-selected lr per method; not in the paper"
     first, second = ("FPT", "fpt"), ("random-full", "random-full")
-    tasks = ("bit-memory", "bit-xor", "listops", "mnist", "cifar10", "cifar10-lra", "remote-homology")
+    tasks = PAPER_TASKS
 
     def compare(self, task: str, what: str, a: Row, b: Row) -> Finding:
         from .paper import MATCH_MARGIN
