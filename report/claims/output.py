@@ -139,10 +139,10 @@ def to_markdown(checked: list[tuple[ClaimGroup, list[ClaimResult]]], coverage: M
                     "|---|---|---|---|---|---|---|---|"]
             if live:
                 out += ["Deciding comparisons:", ""] + head + [_finding_row(f) for f in live] + [""]
-                status = {(f.profile, k): v for f in live for k, v in f.rows.items()}
+                status = {(f.task, f.profile, k): v for f in live for k, v in f.rows.items()}
                 if status:
                     out += ["Row status (deciding comparisons):", ""]
-                    out += [f"- `{p}` {k}: {_md_escape(v)}" for (p, k), v in status.items()] + [""]
+                    out += [f"- {t}, `{p}`, {k}: {_md_escape(v)}" for (t, p, k), v in status.items()] + [""]
             if old:
                 out += ["Superseded (a longer budget decides) or informational:", ""] + head
                 out += [_finding_row(replace(f, note=(f.note if f.superseded.startswith("informational") else f"superseded by {f.superseded}; {f.note}"))) for f in old] + [""]
