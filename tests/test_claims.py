@@ -513,3 +513,14 @@ def test_claim_2_takes_from_scratch_at_its_validation_selected_rate_where_a_grid
     assert f.verdict == INCONCLUSIVE and f.open_reason == GRID_EDGE
     plain = finding(claim(frame(fpt, seeds("bit-xor", "random-full", [0.99, 1.0, 1.0])), "fpt-matches-scratch"), "bit-xor")
     assert plain.verdict == HOLDS and "selected" not in plain.what  # one rate: the profile's own
+
+
+def test_the_details_page_states_every_deciding_rows_status_per_task():
+    from report.claims import to_markdown
+
+    runs = frame(seeds("mnist", "fpt", [0.9, 0.91, 0.9]), seeds("mnist", "random-frozen", [0.5, 0.5, 0.51]),
+                 seeds("bit-xor", "fpt", [1.0, 1.0, 1.0]), seeds("bit-xor", "random-frozen", [0.6, 0.6, 0.61]))
+    md = to_markdown(checked(runs, ["language-beats-random"]))
+    for task in ("bit-xor", "mnist"):
+        assert f"- {task}, `cpu`, FPT: trained; validation curve flat" in md
+        assert f"- {task}, `cpu`, random-frozen: trained" in md
