@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-import benchmark.precision as precision
+import benchmark.precision as prec
 import benchmark.provenance as prov
 from benchmark.errors import FptError
 from benchmark.gate.settings import DEFAULT as GATE_DEFAULT
@@ -32,31 +32,31 @@ def _timer(fp32: float, bf16: float, calls: list | None = None):
     return timer
 
 
-def _calibration(ratio: float) -> precision.Calibration:
-    return precision.Calibration(ratio=ratio, margin=precision.MARGIN, per_shape=(ratio,), fingerprint="test",
+def _calibration(ratio: float) -> prec.Calibration:
+    return prec.Calibration(ratio=ratio, margin=prec.MARGIN, per_shape=(ratio,), fingerprint="test",
                                  threads=1, measured_at="now")
 
 
 def test_auto_follows_the_calibration(monkeypatch):
-    monkeypatch.setattr(precision, "process_calibration", lambda: _calibration(4.0))
+    monkeypatch.setattr(prec, "process_calibration", lambda: _calibration(4.0))
     assert prov.resolve_precision("auto", CPU) == "bf16"
-    decision = precision.decide("auto", CPU)
+    decision = prec.decide("auto", CPU)
     assert decision.ratio == 4.0 and "margin" in decision.reason
-    monkeypatch.setattr(precision, "process_calibration", lambda: _calibration(1.2))
+    monkeypatch.setattr(prec, "process_calibration", lambda: _calibration(1.2))
     assert prov.resolve_precision("auto", CPU) == "fp32"
     assert prov.resolve_precision("bf16", CPU) == "bf16"  # an explicit request is honoured, never timed
-    assert precision.decide("fp32", CPU).ratio is None
+    assert prec.decide("fp32", CPU).ratio is None
     assert prov.resolve_precision("auto", torch.device("mps")) == "fp32"
     with pytest.raises(FptError, match="fp16 needs a CUDA"):
         prov.resolve_precision("fp16", CPU)
 
 
 def test_decision_margin_with_injected_timings(tmp_path):
-    fast = precision.calibrate(timer=_timer(fp32=4e-3, bf16=1e-3), directory=tmp_path / "a")
+    fast = prec.calibrate(timer=_timer(fp32=4e-3, bf16=1e-3), directory=tmp_path / "a")
     assert fast.precision == "bf16" and fast.ratio == pytest.approx(4.0)
-    slow = precision.calibrate(timer=_timer(fp32=1e-3, bf16=1.4e-3), directory=tmp_path / "b")  # Intel guest hiding AMX
+    slow = prec.calibrate(timer=_timer(fp32=1e-3, bf16=1.4e-3), directory=tmp_path / "b")  # Intel guest hiding AMX
     assert slow.precision == "fp32"
-    edge = precision.calibrate(timer=_timer(fp32=precision.MARGIN * 0.99e-3, bf16=1e-3), directory=tmp_path / "c")
+    edge = prec.calibrate(timer=_timer(fp32=prec.MARGIN * 0.99e-3, bf16=1e-3), directory=tmp_path / "c")
     assert edge.precision == "fp32"  # just under the margin: a small matmul gain does not pay for autocast's casts
 
 
@@ -69,27 +69,27 @@ def test_timings_alternate_and_keep_each_dtypes_fastest():
         base = 4e-3 if dtype == torch.float32 else 1e-3
         return 10.0 if len(calls) - 1 in spiked else base
 
-    ratio, per_shape = precision.measure_ratio(timer, shapes=((8, 8, 8),), rounds=4)
+    ratio, per_shape = prec.measure_ratio(timer, shapes=((8, 8, 8),), rounds=4)
     assert ratio == pytest.approx(4.0) and per_shape == pytest.approx((4.0,))  # minimum per dtype discards the spikes
     assert calls == [torch.float32, torch.bfloat16, torch.bfloat16, torch.float32] * 2  # order swaps every round
 
 
 def test_calibration_is_cached_per_machine_fingerprint(tmp_path, monkeypatch):
-    first = precision.calibrate(timer=_timer(4e-3, 1e-3), directory=tmp_path)
+    first = prec.calibrate(timer=_timer(4e-3, 1e-3), directory=tmp_path)
 
     def must_not_measure(dtype, shape):
         raise AssertionError("a cached machine measured again")
 
-    again = precision.calibrate(timer=must_not_measure, directory=tmp_path)
+    again = prec.calibrate(timer=must_not_measure, directory=tmp_path)
     assert again == first  # one machine never flips: the cached answer is reused
     monkeypatch.setattr(prov, "cpu_flags", lambda: frozenset({"avx512f", "amx_bf16"}))  # another machine kind
-    other = precision.calibrate(timer=_timer(1e-3, 2e-3), directory=tmp_path)
+    other = prec.calibrate(timer=_timer(1e-3, 2e-3), directory=tmp_path)
     assert other.fingerprint != first.fingerprint and other.precision == "fp32"
     path = tmp_path / f"precision-{first.fingerprint}.json"
     assert path.exists()
     monkeypatch.undo()
     path.write_text("{not json")  # a damaged cache is measured again, not trusted or fatal
-    assert precision.calibrate(timer=_timer(1e-3, 1e-3), directory=tmp_path).precision == "fp32"
+    assert prec.calibrate(timer=_timer(1e-3, 1e-3), directory=tmp_path).precision == "fp32"
 
 
 def test_ci_profile_stays_fp32_and_never_calibrates(monkeypatch, tmp_path):
@@ -98,7 +98,7 @@ def test_ci_profile_stays_fp32_and_never_calibrates(monkeypatch, tmp_path):
     def boom():
         raise AssertionError("ci must not depend on a timing")
 
-    monkeypatch.setattr(precision, "process_calibration", boom)
+    monkeypatch.setattr(prec, "process_calibration", boom)
     cfg = make_config("bit-xor", "full", backbone="tiny-gpt2", profile="ci", max_steps=2, device="cpu")
     assert cfg.budget.precision == "fp32"
     assert Trainer(cfg, tmp_path).precision_label == "fp32"
@@ -108,7 +108,7 @@ def test_ci_profile_stays_fp32_and_never_calibrates(monkeypatch, tmp_path):
 
 
 def test_run_records_the_precision_and_the_ratio_behind_auto(monkeypatch, tmp_path):
-    monkeypatch.setattr(precision, "process_calibration", lambda: _calibration(3.25))
+    monkeypatch.setattr(prec, "process_calibration", lambda: _calibration(3.25))
     runs, _ = _run(tmp_path, "bit-xor", "full", "auto", steps=2, eval_every=2)
     assert set(runs.precision) == {"bf16"} and set(runs.precision_ratio) == {3.25}
     runs, _ = _run(tmp_path / "explicit", "bit-xor", "full", "fp32", steps=2, eval_every=2)
