@@ -69,6 +69,12 @@ class TransformerAdapter(ModelAdapter):
         fields = {k[len("train_"):]: v for k, v in overrides.items()}
         return Trainable(**{**base.to_dict(), **fields})
 
+    def resolve_backbone(self) -> str:
+        """A folder or ``hf:`` backbone: its absolute folder / id as the name, its content hash as identity."""
+        backbone = get_backbone(self.backbone)
+        self.backbone = backbone.name  # a folder by its absolute path, so a resumed run finds it again
+        return backbone.identity
+
     def make_body(self, seed: int) -> Body:
         """The body before freezing; subclasses change where its weights come from (statistics-only, ...)."""
         return get_backbone(self.backbone).build(pretrained=self.pretrained)
