@@ -8,8 +8,8 @@ import json
 from benchmark.cli import args, command
 
 
-@command("models", "list the registered model adapters and backbones")
-@args(lambda p: p.add_argument("--json", action="store_true"))
+@command("models", "list the model adapters and backbones (or pass --backbone FOLDER / hf:ORG/NAME)", group="start")
+@args(lambda p: p.add_argument("--json", action="store_true", help="print the models and backbones as JSON"))
 def cmd_models(a: argparse.Namespace) -> int:
     from baselines.backbones import BACKBONES, get_backbone
 

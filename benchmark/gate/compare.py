@@ -37,6 +37,7 @@ from .settings import DEFAULT, KeyGate, gates_for, key_name
 EXIT_OK = 0
 EXIT_REGRESSION = 1
 EXIT_NOT_COMPARABLE = 4  # 2 is a usage/input error (FptError), 3 a task whose data is missing (NeedsData)
+EXIT_MISSING = 5  # --require-all: reference keys without fresh results (and no regression among the rest)
 
 KEY = ("task", "model", "backbone")
 Determinism = Literal["strict", "report", "off"]
@@ -191,7 +192,9 @@ class GateReport:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_REGRESSION if self.failed else EXIT_OK
+        if bool(self.regressions) or self.exact.failed:
+            return EXIT_REGRESSION
+        return EXIT_MISSING if self.failed else EXIT_OK
 
 
 # -- helpers ---------------------------------------------------------------------------------------
