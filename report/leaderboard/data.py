@@ -142,6 +142,7 @@ class Row:
     controls: list[str] = field(default_factory=list)  # control models it is paired with
     mean_gain: float | None = None  # mean gain over declared tasks vs the primary control (complete only)
     verification: str | None = None  # submitted rows: submitted | verified | contradicted
+    lr: float | None = None  # the learning rate a grid set (a budget change); None: the profile's own per task
 
 
 @dataclass
@@ -272,7 +273,7 @@ def declared_tasks(track: str) -> tuple[list[str], str]:
     except FptError:
         return [], f"profile '{name}' is not registered"
     tasks = sorted({e.task for e in suite})
-    return tasks, f"the tasks of profile '{name}''s suite"
+    return tasks, f"the suite of profile '{name}'"
 
 
 # -- aggregation ------------------------------------------------------------------------------------
@@ -301,6 +302,9 @@ def _run_frame(runs: pd.DataFrame, ignore: tuple[str, ...] = ("train_fraction",)
     changes = [budget_changes(c, legacy_schema=v < 2) for c, v in zip(configs, versions)]
     test["train_fraction"] = fractions
     test["budget_changes"] = [canonical_json({k: v for k, v in ch.items() if k not in ignore}) for ch in changes]
+    # a grid's learning rates are configurations of their own: one row each, never one merged row
+    test["lr_set"] = ["" if "lr" in ignore or "lr" not in ch else repr(float(c["budget"]["lr"]))
+                      for c, ch in zip(configs, changes)]
     test["options"] = [canonical_json(c.get("model_options", {})) for c in configs]
     return test
 
@@ -442,7 +446,7 @@ def _gains(rows: list[Row], track: Track) -> None:
         for k, control_model in enumerate(controls):
             want_bb = "none" if control_model in NO_BACKBONE_CONTROLS else row.backbone
             match = [r for r in rows if r.model == control_model and r.backbone == want_bb and not r.options
-                     and r.profile_label == row.profile_label and r.source == "harness"]
+                     and r.profile_label == row.profile_label and r.source == "harness" and r.lr == row.lr]
             control = match[0] if match else None
             for t in track.tasks:
                 cell = row.cells[t]
@@ -513,15 +517,16 @@ def _build_track(name: str, tr: pd.DataFrame) -> Track:
     track = Track(name, TRACK_TITLES[name], TRACK_NOTES[name], tasks, metrics, [], declared, source, chance)
     if tr.empty:
         return track
-    key_cols = ["model", "backbone", "profile", "modified", "options", "source"]
+    key_cols = ["model", "backbone", "profile", "modified", "options", "source", "lr_set"]
     rows: list[Row] = []
     for key, g in tr.groupby(key_cols, sort=True):
-        model, backbone, profile, modified, options, source = key
+        model, backbone, profile, modified, options, source, lr_set = key
         label = profile + ("*" if modified else "")
         cells = {t: _cell(t, metrics[t], g[g.task == t]) for t in tasks}
         changes_d = {t: c.budget_changes for t, c in cells.items() if c.budget_changes}
         rows.append(Row(
-            slug=slugify(name, model, backbone, label, options, source), track=name, model=model,
+            slug=slugify(name, model, backbone, label, options, source, *([f"lr{lr_set}"] if lr_set else [])),
+            track=name, model=model, lr=float(lr_set) if lr_set else None,
             backbone=backbone, profile=profile, profile_label=label, budget_changes=changes_d,
             options=json.loads(options), source=source, submitted_by=_submitted_name(source), cells=cells,
             coverage=sum(c.mean is not None for t, c in cells.items() if t in declared), mean_rank=None,
