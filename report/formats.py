@@ -39,6 +39,7 @@ class ReportData:
     figures: list[Figure] = field(default_factory=list)
     command: str = ""
     coverage: list[str] = field(default_factory=list)  # report/coverage.py: how much of each profile's suite is here
+    figure_notes: list[str] = field(default_factory=list)  # series too sparse to draw (report/figures.py)
 
 
 @dataclass(frozen=True)
@@ -254,11 +255,12 @@ def write_md(data: ReportData) -> str:
         for mark, text in _legend_lines(legend):
             out.append(f"- {M.md('[' + mark + ']')} {M.md(text)}")
         out.append("")
-    if data.figures:
+    if data.figures or data.figure_notes:
         out += ["## Convergence figures", "",
                 "Validation metric against gradient steps (left) and training wall time (right); line = mean over "
-                "seeds, band = min..max over seeds, a dot where a series has one evaluation. Each figure links its "
-                "SVG and the CSV of the plotted series.", ""]
+                "seeds, band = min..max over seeds; a line needs at least 5 evaluations, at most 8 lines share a panel. "
+                "Each figure links its SVG and the CSV of the plotted series.", ""]
+        out += [f"- {M.md(from_backticks(n))}" for n in data.figure_notes] + ([""] if data.figure_notes else [])
         current = None
         for f in data.figures:
             if f.group_slug != current:
@@ -378,8 +380,9 @@ def write_html(data: ReportData) -> str:
         out.append("</tbody></table>")
         if legend.items:
             out.append("<ul>" + "".join(f"<li>[{e(m)}] {e(text)}</li>" for m, text in _legend_lines(legend)) + "</ul>")
-    if data.figures:
+    if data.figures or data.figure_notes:
         out.append("<h2>Convergence figures</h2>")
+        out += [f'<p class="small">{e(n)}</p>' for n in data.figure_notes]
         for f in data.figures:
             out.append(f"<h3>{e(f.profile)} / {e(f.backbone)} / {e(f.task)}</h3>"
                        f'<p><img src="{_html.escape(f.png)}" alt="{_html.escape(f.task)} convergence"></p>'

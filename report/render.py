@@ -64,7 +64,7 @@ def _render_into(target: Path, results_dirs: Sequence[Path], shown_results: Sequ
                       coverage=coverage_lines(runs, shown_results[0] if shown_results else "RESULTS"))
     written: list[Path] = []
     if figures:
-        data.figures, written = render_figures(runs, read_table(results_dirs, "curves"), target)
+        data.figures, written, data.figure_notes = render_figures(runs, read_table(results_dirs, "curves"), target)
     for name in formats:
         fmt = get_format(name)
         path = target / fmt.filename
