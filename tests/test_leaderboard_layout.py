@@ -10,19 +10,20 @@ per curve and a gain interval excluding 0, else the gain per task, else none.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import pytest
-from test_leaderboard import BUDGET, LSTM_OPTS, clone, harness_results, is_fpt  # noqa: F401  (fixture)
+import test_leaderboard as tl
 
 from benchmark.results import write_table
 from report.leaderboard import build_leaderboard, build_site
 from report.leaderboard import headline as hl
 from report.leaderboard.html import row_label
 from report.leaderboard.plots import cost_points
+
+harness_results = tl.harness_results  # the module's fixture: three real tiny runs
+clone, is_fpt = tl.clone, tl.is_fpt
 
 
 def _dense_curves(d: Path, run_ids: list[str], points: int, level) -> None:

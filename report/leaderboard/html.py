@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import html
 import json
-import math
 from typing import Any, Iterable
 
-import pandas as pd
 
 from .data import Cell, Leaderboard, Row, Track
 
