@@ -294,7 +294,7 @@ def test_cli_exit_codes(tmp_path: Path, capsys):
     assert main(["check", "--reference", str(ref), "--results", str(other)]) == 4
     assert "not comparable" in capsys.readouterr().err
     assert main(["check", "--reference", str(tmp_path / "nope"), "--results", str(same)]) == 2
-    assert "baseline update" in capsys.readouterr().err
+    assert "reference update" in capsys.readouterr().err
     # A single Parquet file works as a reference too.
     single = tmp_path / "ref.parquet"
     pq.write_table(pa.concat_tables([pq.read_table(f) for f in sorted((ref / "runs").glob("*.parquet"))]), single)

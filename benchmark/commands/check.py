@@ -1,4 +1,5 @@
-"""CI-gate subcommands: ``fptbench check`` (compare with a reference) and ``fptbench baseline update``.
+"""CI-gate subcommands: ``fptbench check`` (compare with a reference) and ``fptbench reference update``
+(``baseline update``, its old name, is a hidden alias).
 
 Exit codes of ``check``: 0 no regression, 1 regression (or, on the reference's machine, a determinism
 mismatch in strict mode), 2 bad input (missing reference, nothing to compare), 3 a task's data is not

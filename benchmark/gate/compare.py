@@ -249,7 +249,7 @@ def check_fingerprints(ref: pd.DataFrame, new: pd.DataFrame) -> None:
             raise NotComparable(
                 f"task '{task}' has fingerprint {','.join(new_fp)} in the results but {','.join(ref_fp)} in the "
                 "reference: its definition or data changed, so the numbers are not comparable; if the change is "
-                "intended, regenerate the reference with `fptbench baseline update`")
+                "intended, regenerate the reference with `fptbench reference update`")
 
 
 def runs_fingerprint(runs: pd.DataFrame) -> dict[str, Any]:
@@ -469,7 +469,7 @@ def compare_frames(ref_runs: pd.DataFrame, new_runs: pd.DataFrame, cfg: GateConf
     """
     cfg = cfg or GateConfig()
     if ref_runs.empty:
-        raise FptError("the reference holds no runs; create it with `fptbench baseline update`")
+        raise FptError("the reference holds no runs; create it with `fptbench reference update`")
     profiles = sorted(set(ref_runs.profile))
     if cfg.keys is None:
         keys: dict[str, KeyGate] = {}
