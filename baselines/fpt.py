@@ -77,7 +77,12 @@ class TransformerAdapter(ModelAdapter):
 
     def make_body(self, seed: int) -> Body:
         """The body before freezing; subclasses change where its weights come from (statistics-only, ...)."""
-        return get_backbone(self.backbone).build(pretrained=self.pretrained)
+        backbone = get_backbone(self.backbone)
+        expected = getattr(self, "expected_backbone_id", "")
+        if expected and backbone.identity != expected:  # e.g. a folder's weights changed between plan and (re)run
+            raise FptError(f"backbone '{self.backbone}' now hashes to {backbone.identity[:19]}..., not the "
+                           f"{expected[:19]}... its run id was made from; rerun the command to plan a new run")
+        return backbone.build(pretrained=self.pretrained)
 
     def build(self, spec: TaskSpec, seed: int) -> nn.Module:
         body = self.make_body(seed)

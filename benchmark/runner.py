@@ -44,6 +44,7 @@ def adapter_for(cfg: RunConfig, adapter: ModelAdapter | None = None) -> ModelAda
         adapter = get_adapter(cfg.model, None if cfg.backbone == "none" else cfg.backbone, **cfg.model_options)
     if getattr(adapter, "run_profile", None) is None:
         adapter.run_profile = cfg.profile  # type: ignore[attr-defined]
+    adapter.expected_backbone_id = cfg.backbone_id  # type: ignore[attr-defined]  # the weights the run id names
     return adapter
 
 

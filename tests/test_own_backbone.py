@@ -166,3 +166,12 @@ def test_registered_backbones_keep_their_committed_run_ids():
         c = json.loads(r.config)
         cfg = RunConfig(**{**c, "budget": Budget(**c["budget"])})
         assert (cfg.config_hash, cfg.run_id) == (r.config_hash, r.run_id)
+
+
+def test_a_folder_changed_after_planning_is_refused_not_trained(tmp_path):
+    folder = _gpt2_folder(tmp_path / "m", 0)
+    cfg = make_config("bit-xor", "fpt", backbone=str(folder), profile="ci", max_steps=2,
+                      budget_overrides={"eval_every": 2, "eval_batch_size": 64})
+    _gpt2_folder(folder, 1)  # the weights change between plan and run (a sweep queue, a resume)
+    with pytest.raises(FptError, match="now hashes to"):
+        run(cfg, tmp_path / "results", progress=False)
