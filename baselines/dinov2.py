@@ -25,6 +25,7 @@ from transformers.models.dinov2 import modeling_dinov2 as md
 
 from .backbones import register_backbone
 from .body import BodyInfo
+from .hf_source import Family, register_family
 from .dinov2_convert import CONFIG, HOW_TO_GET, dinov2_s_dir
 from .vit import ViTBlocksBody, ViTFamilyBackbone
 
@@ -67,6 +68,8 @@ class Dinov2Body(ViTBlocksBody):
                 for pname, _ in module.named_parameters(prefix=mname):
                     out[pname] = scale_group[id(module)]
         return out
+
+register_family(Family("dinov2", ("dinov2",), "DINOv2 (dinov2)", Dinov2Model, Dinov2Body, (), ViTFamilyBackbone))
 
 register_backbone(ViTFamilyBackbone(
     name="dinov2-s",

@@ -69,9 +69,20 @@ class TransformerAdapter(ModelAdapter):
         fields = {k[len("train_"):]: v for k, v in overrides.items()}
         return Trainable(**{**base.to_dict(), **fields})
 
+    def resolve_backbone(self) -> str:
+        """A folder or ``hf:`` backbone: its absolute folder / id as the name, its content hash as identity."""
+        backbone = get_backbone(self.backbone)
+        self.backbone = backbone.name  # a folder by its absolute path, so a resumed run finds it again
+        return backbone.identity
+
     def make_body(self, seed: int) -> Body:
         """The body before freezing; subclasses change where its weights come from (statistics-only, ...)."""
-        return get_backbone(self.backbone).build(pretrained=self.pretrained)
+        backbone = get_backbone(self.backbone)
+        expected = getattr(self, "expected_backbone_id", "")
+        if expected and backbone.identity != expected:  # e.g. a folder's weights changed between plan and (re)run
+            raise FptError(f"backbone '{self.backbone}' now hashes to {backbone.identity[:19]}..., not the "
+                           f"{expected[:19]}... its run id was made from; rerun the command to plan a new run")
+        return backbone.build(pretrained=self.pretrained)
 
     def build(self, spec: TaskSpec, seed: int) -> nn.Module:
         body = self.make_body(seed)

@@ -11,8 +11,6 @@ needs internet or a local copy (``FPTBENCH_VIT_BASE_DIR``); its random-init form
 
 from __future__ import annotations
 
-import os
-
 import torch
 from torch import nn
 from transformers import ViTConfig, ViTModel
@@ -20,6 +18,7 @@ from transformers.masking_utils import create_bidirectional_mask
 from transformers.models.vit import modeling_vit as mv
 
 from .backbones import Backbone, register_backbone
+from .hf_source import Family, register_family
 from .body import Body, BodyInfo
 
 # The paper's GPT-2 has 1024 positions; the ViT bodies get the same budget (CIFAR-10 LRA needs 1024).
@@ -87,16 +86,15 @@ class ViTBody(ViTBlocksBody):
         return self.model.layernorm
 
 
-def _vit_base_source() -> str:
-    return os.environ.get("FPTBENCH_VIT_BASE_DIR") or "google/vit-base-patch16-224"
-
-
 class ViTFamilyBackbone(Backbone):
     """A Backbone whose position budget is the body's own table, not the image model's grid."""
 
     def max_positions(self, config) -> int | None:
         return VIT_MAX_POSITIONS
 
+
+register_family(Family("vit", ("vit",), "ViT (vit)", ViTModel, ViTBody, (("add_pooling_layer", False),),
+                       ViTFamilyBackbone))
 
 register_backbone(ViTFamilyBackbone(
     name="vit-base",
@@ -106,7 +104,8 @@ register_backbone(ViTFamilyBackbone(
     build_body=ViTBody,
     model_cls=ViTModel,
     model_kwargs=(("add_pooling_layer", False),),
-    load_pretrained_dir=_vit_base_source,
+    load_pretrained_dir=lambda: "google/vit-base-patch16-224",
+    env_dir="FPTBENCH_VIT_BASE_DIR",  # a local copy: recorded with its folder and hash (hf_source.py)
     pretrained_on="images (google/vit-base-patch16-224: supervised ImageNet-21k, finetuned ImageNet-1k)",
     license="Apache-2.0",
     how_to_get="needs the hub id 'google/vit-base-patch16-224' (internet or a filled HF cache) or a local copy: "

@@ -16,6 +16,11 @@ from .hashing import sha256_json
 from .profiles import Budget
 
 
+def _slug(name: str) -> str:
+    """A file-name-safe label (``pkg.mod:Obj`` -> ``pkg.mod_Obj``; a folder is named by its last part)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+
+
 @dataclass(frozen=True)
 class RunConfig:
     task: str
@@ -28,10 +33,16 @@ class RunConfig:
     budget: Budget
     model_options: dict[str, Any] = field(default_factory=dict)
     device: str = "auto"
+    # sha256 of a folder / hub backbone's config and weights ("" when the backbone's name pins them):
+    # two different models given by folder never share a run id. Left out of the hash when empty, so
+    # the ids of runs on registered backbones are unchanged.
+    backbone_id: str = ""
 
     def hashed_part(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("device")
+        if not d["backbone_id"]:
+            d.pop("backbone_id")
         return d
 
     @property
@@ -40,8 +51,9 @@ class RunConfig:
 
     @property
     def run_id(self) -> str:
-        model = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.model)
-        return f"{self.task}__{model}__{self.backbone}__s{self.seed}__{self.profile}__{self.config_hash[:10]}"
+        model = _slug(self.model)
+        backbone = _slug(self.backbone.rstrip("/").rsplit("/", 1)[-1] if self.backbone.startswith("/") else self.backbone)
+        return f"{self.task}__{model}__{backbone}__s{self.seed}__{self.profile}__{self.config_hash[:10]}"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, default=str)

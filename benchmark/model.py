@@ -40,6 +40,12 @@ class ModelAdapter(abc.ABC):
         """Return a fresh module for ``spec``. The harness calls this under an RNG forked and seeded
         with ``seed``; use ``seed`` for any generator of your own."""
 
+    def resolve_backbone(self) -> str:
+        """Pin the backbone down before the run is named: normalise ``self.backbone`` and return its
+        identity (e.g. ``sha256:...`` of a folder's config and weights), which the run id then depends
+        on. "" when the backbone's name already pins its weights (registered, versioned backbones)."""
+        return ""
+
     def info(self) -> dict[str, Any]:
         """Metadata recorded with every result and shown on the leaderboard."""
         return {

@@ -117,6 +117,9 @@ class Registry(Generic[T]):
         scanned = plugin_modules(*self._scan) if self._scan else []
         for module in (*self._builtins, *scanned, *declared):
             importlib.import_module(module)
+        if self._declared and not self._items:  # e.g. metadata older than a move of the declaring module
+            raise FptError(f"the modules declared for built-in {self.kind}s ({', '.join(declared)}) registered none: the "
+                           "installed fptbench metadata is stale; run `make install`")
         self._scan_entry_points()
 
     def _scan_entry_points(self) -> None:

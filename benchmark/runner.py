@@ -19,6 +19,7 @@ def make_config(task: str, model: str, *, backbone: str | None = None, seed: int
     t = get_task(task)
     t.require_data()
     adapter = get_adapter(model, backbone, **(options or {}))
+    backbone_id = adapter.resolve_backbone()  # a folder / hub backbone: its hash names the run too
     budget = get_profile(profile).budget(task, model, adapter.default_lr)
     if budget_overrides:
         budget = replace(budget, **budget_overrides)
@@ -27,7 +28,7 @@ def make_config(task: str, model: str, *, backbone: str | None = None, seed: int
     return RunConfig(
         task=task, task_version=t.spec.version, task_fingerprint=t.fingerprint, model=model,
         backbone=adapter.backbone or "none", seed=seed, profile=profile, budget=budget,
-        model_options=dict(options or {}), device=device,
+        model_options=dict(options or {}), device=device, backbone_id=backbone_id,
     )
 
 
@@ -43,6 +44,7 @@ def adapter_for(cfg: RunConfig, adapter: ModelAdapter | None = None) -> ModelAda
         adapter = get_adapter(cfg.model, None if cfg.backbone == "none" else cfg.backbone, **cfg.model_options)
     if getattr(adapter, "run_profile", None) is None:
         adapter.run_profile = cfg.profile  # type: ignore[attr-defined]
+    adapter.expected_backbone_id = cfg.backbone_id  # type: ignore[attr-defined]  # the weights the run id names
     return adapter
 
 

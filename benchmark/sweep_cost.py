@@ -57,6 +57,20 @@ def speeds_from_results(dirs: Iterable[Path | str]) -> dict[SpeedKey, Speed]:
     return {k: Speed(statistics.median(v), f"results ({len(v)} runs)") for k, v in found.items()}
 
 
+def recorded_speeds() -> dict[SpeedKey, Speed]:
+    """Speeds recorded in the committed results (``results/*`` of the repository): what ``--dry-run``
+    estimates from before anything ran here. Measured on the machine that made them, said as such."""
+    from .paths import REPO_ROOT
+
+    out: dict[SpeedKey, Speed] = {}
+    root = REPO_ROOT / "results"
+    for d in sorted(root.iterdir()) if root.is_dir() else []:
+        if d.name != "local" and (d / "runs").is_dir():
+            for key, speed in speeds_from_results([d]).items():
+                out.setdefault(key, Speed(speed.steps_per_s, f"recorded in results/{d.name} ({speed.source[9:-1]})"))
+    return out
+
+
 class _ProbeDone(Exception):
     pass
 

@@ -1,6 +1,12 @@
 """Convergence figures: validation metric against steps and against wall time, one figure per
 (profile, backbone, task), each model a line (mean over seeds) with a min..max band over seeds.
 
+A line needs ``MIN_POINTS`` evaluations to show a shape: a series with fewer is not drawn (the report
+names it under the figure), and a (profile, backbone, task) with no such series gets no figure at all
+(e.g. cpu-long evaluates MNIST twice: its numbers are in the tables, not drawn as curves). A panel
+holds at most ``MAX_LINES`` lines; more series continue on further rows of panels, each line with a
+colour of its own in its panel, the legend beside the panels, never over the data.
+
 Byte-reproducible on one machine: the object API only (no pyplot global state), matplotlib's default
 style (a user's matplotlibrc cannot leak in), a fixed ``svg.hashsalt``, and no date, creator or
 software stamps in the SVG/PNG metadata. Every figure gets a CSV sidecar of exactly the plotted
@@ -24,6 +30,11 @@ from .formats import Figure
 from .plateau import curve_ends
 
 MODEL_ORDER = ("fpt", "random-frozen", "full", "lstm")
+MIN_POINTS = 5  # evaluations a series needs to be drawn as a line
+MAX_LINES = 8  # lines per panel; more series go to further panels
+# 20 distinct colours: matplotlib's tab10, then tab20's light halves (a panel has at most MAX_LINES lines)
+COLORS = tuple(f"C{i}" for i in range(10)) + ("#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94",
+                                               "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5")
 RC = {"svg.hashsalt": "fptbench", "svg.fonttype": "path", "path.simplify": False, "figure.dpi": 100,
       "font.family": "DejaVu Sans", "axes.grid": True, "grid.alpha": 0.3}
 PNG_META = {"Software": None}
@@ -70,12 +81,29 @@ def _order(label: str) -> tuple[int, str]:
 
 
 def _color(label: str, labels: list[str]) -> str:
-    """Known models keep one colour in every figure; others follow in order."""
+    """Known models keep one colour in every figure; the other series of a panel take the next unused ones."""
     base = _base(label)
     if base in MODEL_ORDER and label == base:
         return f"C{MODEL_ORDER.index(base)}"
+    fixed = {f"C{MODEL_ORDER.index(x)}" for x in labels if x in MODEL_ORDER}
+    free = [c for c in COLORS if c not in fixed]
     extra = [x for x in labels if _base(x) not in MODEL_ORDER or x != _base(x)]
-    return f"C{(len(MODEL_ORDER) + extra.index(label)) % 10}"
+    return free[extra.index(label) % len(free)]
+
+
+def drawable(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(series with at least MIN_POINTS evaluations, one row per series left out with its point count)."""
+    if table.empty:
+        return table, pd.DataFrame(columns=["profile", "backbone", "task", "series", "points"])
+    keys = ["profile", "backbone", "task", "series"]
+    points = table.groupby(keys).step.nunique().rename("points").reset_index()
+    keep = points[points.points >= MIN_POINTS][keys]
+    return table.merge(keep, on=keys), points[points.points < MIN_POINTS].reset_index(drop=True)
+
+
+def panels(labels: list[str]) -> list[list[str]]:
+    """Ordered series split into panels of at most MAX_LINES lines."""
+    return [labels[i:i + MAX_LINES] for i in range(0, len(labels), MAX_LINES)] or [[]]
 
 
 def series_table(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
@@ -109,28 +137,27 @@ def series_table(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
 
 
 def draw(df: pd.DataFrame, title: str):
-    """The matplotlib figure of one (profile, backbone, task) series table (not saved).
-
-    A series with a single evaluation gets a marker: a line through one point draws nothing."""
+    """The matplotlib figure of one (profile, backbone, task) series table (not saved): one row of two
+    panels (steps, wall time) per MAX_LINES series, the legend beside each row."""
     from matplotlib.figure import Figure as MplFigure
 
-    fig = MplFigure(figsize=(10, 3.8))
-    axes = fig.subplots(1, 2, sharey=True)
-    labels = sorted(df.series.unique(), key=_order)
+    groups = panels(sorted(df.series.unique(), key=_order))
+    fig = MplFigure(figsize=(12, 3.8 * len(groups)))
+    axes = fig.subplots(len(groups), 2, sharey=True, squeeze=False)
     metric = df.metric.iloc[0]
-    for label in labels:
-        s = df[df.series == label].sort_values("step")
-        color = _color(label, labels)
-        n = int(s.n_seeds.max())
-        style = {"marker": "o", "markersize": 4} if len(s) == 1 else {}
-        for ax, x in ((axes[0], s.step.to_numpy()), (axes[1], s.wall_time_mean_s.to_numpy())):
-            ax.plot(x, s.value_mean.to_numpy(), color=color, lw=1.5, label=f"{label} (n={n})", **style)
-            if n > 1:
-                ax.fill_between(x, s.value_min.to_numpy(), s.value_max.to_numpy(), color=color, alpha=0.2, lw=0)
-    axes[0].set_xlabel("gradient steps")
-    axes[1].set_xlabel("training wall time (s, mean over seeds)")
-    axes[0].set_ylabel(f"validation {metric}" + (" (%)" if metric == "accuracy" else ""))
-    axes[0].legend(loc="best", fontsize=8)
+    for row, labels in zip(axes, groups):
+        for label in labels:
+            s = df[df.series == label].sort_values("step")
+            color = _color(label, labels)
+            n = int(s.n_seeds.max())
+            for ax, x in ((row[0], s.step.to_numpy()), (row[1], s.wall_time_mean_s.to_numpy())):
+                ax.plot(x, s.value_mean.to_numpy(), color=color, lw=1.5, label=f"{label} (n={n})")
+                if n > 1:
+                    ax.fill_between(x, s.value_min.to_numpy(), s.value_max.to_numpy(), color=color, alpha=0.2, lw=0)
+        row[0].set_xlabel("gradient steps")
+        row[1].set_xlabel("training wall time (s, mean over seeds)")
+        row[0].set_ylabel(f"validation {metric}" + (" (%)" if metric == "accuracy" else ""))
+        row[1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, borderaxespad=0)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
@@ -145,13 +172,27 @@ def _plot(df: pd.DataFrame, title: str, png: Path, svg: Path) -> None:
         fig.savefig(svg, format="svg", metadata=SVG_META)
 
 
-def render_figures(runs: pd.DataFrame, curves: pd.DataFrame, out_dir: Path) -> tuple[list[Figure], list[Path]]:
-    """Write PNG, SVG and CSV per (profile, backbone, task); return the figure index and written paths."""
-    table = series_table(runs, curves)
+def sparse_notes(sparse: pd.DataFrame) -> list[str]:
+    """One line per (profile, backbone, task) with series too sparse to draw, naming them."""
+    out = []
+    for (profile, bb, task), g in sparse.groupby(["profile", "backbone", "task"], sort=True):
+        counts = sorted(set(int(p) for p in g.points))
+        what = ", ".join(sorted(g.series, key=_order))
+        out.append(f"profile `{profile}`, backbone `{bb}`, {task}: not drawn, {len(g)} series with only "
+                   f"{'/'.join(map(str, counts))} evaluation(s) each (fewer than {MIN_POINTS}): {what}")
+    return out
+
+
+def render_figures(runs: pd.DataFrame, curves: pd.DataFrame, out_dir: Path
+                   ) -> tuple[list[Figure], list[Path], list[str]]:
+    """Write PNG, SVG and CSV per (profile, backbone, task); return the figure index, written paths and
+    the notes naming series too sparse to draw."""
+    table, sparse = drawable(series_table(runs, curves))
     figures: list[Figure] = []
     written: list[Path] = []
+    notes = sparse_notes(sparse)
     if table.empty:
-        return figures, written
+        return figures, written, notes
     fig_dir = out_dir / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
     for (profile, bb, task), df in table.groupby(["profile", "backbone", "task"], sort=True):
@@ -164,7 +205,7 @@ def render_figures(runs: pd.DataFrame, curves: pd.DataFrame, out_dir: Path) -> t
         figures.append(Figure(f"{profile}__{bb}", profile, bb, task, f"figures/{png.name}", f"figures/{svg.name}",
                               f"figures/{data.name}", curve_ends(df, _order)))
         written += [png, svg, data]
-    return figures, written
+    return figures, written, notes
 
 
 __all__ = ["draw", "render_figures", "renderer_info", "series_table"]

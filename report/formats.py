@@ -39,6 +39,7 @@ class ReportData:
     figures: list[Figure] = field(default_factory=list)
     command: str = ""
     coverage: list[str] = field(default_factory=list)  # report/coverage.py: how much of each profile's suite is here
+    figure_notes: list[str] = field(default_factory=list)  # series too sparse to draw (report/figures.py)
 
 
 @dataclass(frozen=True)
@@ -78,13 +79,22 @@ def signed(x: float, decimals: int) -> str:
     return text[1:] if float(text.replace(",", "")) == 0 else text
 
 
-def ours_text(cell: Cell, decimals: int, pm: str = "±") -> str:
+NO_RESULTS = "(no results)"  # the placeholder group compute.groups_for gives a table no run fills: no section
+INTERVAL_NOTE = ("mean [95% bootstrap interval of the mean over seeds] (n seeds): the notation of the report, the "
+                 "leaderboard and the claims alike; one seed gives no interval")
+
+
+def ours_text(cell: Cell, decimals: int, pm: str = "") -> str:
+    """``87.5 [86.4, 88.2] (n=3)``: the mean with its 95% bootstrap interval over seeds, as everywhere else."""
+    from .uncertainty import bootstrap_mean_ci
+
     if cell.derived:
         text = f"{'≥ ' if cell.bound == '>=' else ''}{num(cell.values[0], 1)}x"
         return text + (f" [{'; '.join(cell.notes)}]" if cell.bound and cell.notes else "")
     n = f"n={cell.n}" + (f", {cell.diverged}{DIVERGED_MARK}" if cell.diverged else "")
-    if cell.std is not None:
-        text = f"{num(cell.mean, decimals)} {pm} {num(cell.std, decimals)} ({n})"  # type: ignore[arg-type]
+    ci = bootstrap_mean_ci(list(cell.values)) if len(cell.values) >= 2 else None
+    if ci is not None:
+        text = f"{num(cell.mean, decimals)} [{num(ci[0], decimals)}, {num(ci[1], decimals)}] ({n})"  # type: ignore[arg-type]
     else:
         text = f"{num(cell.mean, decimals)} ({n})"  # type: ignore[arg-type]
     if cell.diverged:
@@ -212,7 +222,7 @@ def _caption(t: TableResult) -> list[str]:
     got, n = t.coverage()
     return [
         protocol_note(t),
-        f"Metric: {t.metric.label}. Ours: mean ± sample std over seeds (n = scored seeds: finished, and diverged ones "
+        f"Metric: {t.metric.label}. Ours: {INTERVAL_NOTE} (n = scored seeds: finished, and diverged ones "
         f"scored at their best validation state, marked {DIVERGED_MARK}); only the harness's own runs fill a row, "
         f"submitted runs are rows of their own. Δ = ours − paper. An average is empty unless every task of the row "
         f"has a number.",
@@ -225,6 +235,34 @@ def _legend_lines(legend: Legend) -> list[tuple[str, str]]:
 
 
 # -- markdown ----------------------------------------------------------------------------------
+def gh_anchor(heading_md: str, seen: dict[str, int]) -> str:
+    """The anchor GitHub gives a markdown heading (lowercase, punctuation dropped, spaces to '-', repeats -1, -2)."""
+    import re
+
+    text = heading_md.replace("`", "").replace("\\", "")
+    slug = re.sub(r"[^\w\- ]", "", text.lower()).replace(" ", "-")
+    n = seen.get(slug, 0)
+    seen[slug] = n + 1
+    return slug if n == 0 else f"{slug}-{n}"
+
+
+def _contents(data: ReportData, shown: list[TableResult]) -> list[str]:
+    """A table of contents: per (profile, backbone) group, in report order, links to its tables."""
+    seen: dict[str, int] = {"fptbench-report": 1}
+    out, current = ["## Contents", ""], None
+    for t in shown:
+        anchor = gh_anchor(M.md(heading(t)), seen)
+        group = (t.group.profile, t.group.backbone)
+        if group != current:
+            current = group
+            out.append(f"- profile {M.md(code(group[0]))}, backbone {M.md(code(group[1]))}")
+        out.append(f"  - [{M.md(t.spec.title)}](#{anchor})")
+    if data.figures or data.figure_notes:
+        out.append(f"- [Convergence figures](#{gh_anchor('Convergence figures', seen)})")
+    out.append("- The paper's claims checked on these results: [claims.md](claims.md)")
+    return out + [""]
+
+
 def write_md(data: ReportData) -> str:
     out = ["# fptbench report", "", "Generated from the Parquet results by the harness; do not edit by hand.", ""]
     if data.command:
@@ -232,7 +270,9 @@ def write_md(data: ReportData) -> str:
     out += [f"- {M.md(from_backticks(line))}" for line in data.coverage]
     out += [""] if data.coverage else []
     out += ["Paper-value sources: " + "; ".join(f"{M.md(code(k))} = {M.md(v)}" for k, v in SOURCES.items()) + ".", ""]
-    for t in data.tables:
+    shown = [t for t in data.tables if t.group.profile != NO_RESULTS]  # an empty table is named above, not shown
+    out += _contents(data, shown)
+    for t in shown:
         legend = Legend()
         header, body = grid(t, legend)
         out += [f"## {M.md(heading(t))}", ""]
@@ -248,11 +288,12 @@ def write_md(data: ReportData) -> str:
         for mark, text in _legend_lines(legend):
             out.append(f"- {M.md('[' + mark + ']')} {M.md(text)}")
         out.append("")
-    if data.figures:
+    if data.figures or data.figure_notes:
         out += ["## Convergence figures", "",
                 "Validation metric against gradient steps (left) and training wall time (right); line = mean over "
-                "seeds, band = min..max over seeds, a dot where a series has one evaluation. Each figure links its "
-                "SVG and the CSV of the plotted series.", ""]
+                "seeds, band = min..max over seeds; a line needs at least 5 evaluations, at most 8 lines share a panel. "
+                "Each figure links its SVG and the CSV of the plotted series.", ""]
+        out += [f"- {M.md(from_backticks(n))}" for n in data.figure_notes] + ([""] if data.figure_notes else [])
         current = None
         for f in data.figures:
             if f.group_slug != current:
@@ -354,7 +395,7 @@ def write_html(data: ReportData) -> str:
         out.append(f"<p>Regenerate: {e(code(data.command))}</p>")
     if data.coverage:
         out.append("<ul>" + "".join(f"<li>{e(from_backticks(line))}</li>" for line in data.coverage) + "</ul>")
-    for t in data.tables:
+    for t in (t for t in data.tables if t.group.profile != NO_RESULTS):  # empty tables: named in coverage
         legend = Legend()
         header, body = grid(t, legend)
         out.append(f"<h2>{e(heading(t))}</h2>")
@@ -372,8 +413,9 @@ def write_html(data: ReportData) -> str:
         out.append("</tbody></table>")
         if legend.items:
             out.append("<ul>" + "".join(f"<li>[{e(m)}] {e(text)}</li>" for m, text in _legend_lines(legend)) + "</ul>")
-    if data.figures:
+    if data.figures or data.figure_notes:
         out.append("<h2>Convergence figures</h2>")
+        out += [f'<p class="small">{e(n)}</p>' for n in data.figure_notes]
         for f in data.figures:
             out.append(f"<h3>{e(f.profile)} / {e(f.backbone)} / {e(f.task)}</h3>"
                        f'<p><img src="{_html.escape(f.png)}" alt="{_html.escape(f.task)} convergence"></p>'

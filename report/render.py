@@ -19,7 +19,7 @@ from benchmark.results import read_table
 
 from .compute import absence_reasons, compute_all
 from .coverage import coverage_lines
-from .formats import FORMATS, ReportData, get_format
+from .formats import FORMATS, NO_RESULTS, ReportData, get_format
 from .specs import all_tables, get_table
 
 MANIFEST = "manifest.json"
@@ -47,6 +47,22 @@ def _command(results: Sequence[str], out: str, formats: Sequence[str], tables: S
     return " ".join(parts)
 
 
+def main_profile_first(results: list, runs) -> tuple[list, list[str]]:
+    """Tables ordered by (profile, backbone) group, the group with the most runs first (the profile the
+    results, and the README's claims, are about), registry order within a group; tables with no run at all
+    are named in one line (the markdown and HTML skip them; the CSV keeps their missing cells)."""
+    empty = [t.spec.title for t in results if t.group.profile == NO_RESULTS]
+    finished = runs.drop_duplicates("run_id") if len(runs) else runs
+    count = finished.groupby(["profile", "backbone"]).size().to_dict() if len(finished) else {}
+    per_profile = finished.groupby("profile").size().to_dict() if len(finished) else {}
+
+    def key(t) -> tuple:
+        return (-per_profile.get(t.group.profile, 0), t.group.profile, -count.get((t.group.profile, t.group.backbone), 0),
+                t.group.backbone)
+
+    return sorted(results, key=key), empty
+
+
 def _render_into(target: Path, results_dirs: Sequence[Path], shown_results: Sequence[str], shown_out: str,
                  formats: Sequence[str], tables: Sequence[str] | None, figures: bool,
                  absence: dict[str, str] | None = None) -> list[Path]:
@@ -60,11 +76,14 @@ def _render_into(target: Path, results_dirs: Sequence[Path], shown_results: Sequ
     specs = [get_table(n) for n in tables] if tables else all_tables()
     live = absence_reasons([t for s in specs for t in s.tasks])
     absence = {**live, **(absence or {})}
-    data = ReportData(compute_all(specs, runs, absence), command=_command(shown_results, shown_out, formats, tables),
-                      coverage=coverage_lines(runs, shown_results[0] if shown_results else "RESULTS"))
+    results, empty = main_profile_first(compute_all(specs, runs, absence), runs)
+    coverage = coverage_lines(runs, shown_results[0] if shown_results else "RESULTS")
+    if empty:  # a table no run fills is one line, not a section of dashes
+        coverage.append("No run in these results for: " + "; ".join(empty) + ".")
+    data = ReportData(results, command=_command(shown_results, shown_out, formats, tables), coverage=coverage)
     written: list[Path] = []
     if figures:
-        data.figures, written = render_figures(runs, read_table(results_dirs, "curves"), target)
+        data.figures, written, data.figure_notes = render_figures(runs, read_table(results_dirs, "curves"), target)
     for name in formats:
         fmt = get_format(name)
         path = target / fmt.filename

@@ -226,8 +226,10 @@ def test_transfer_gain_ranks_plots_render(browser, site: Path) -> None:
     missing = page.locator("#gain-open td.gain-missing").first
     missing.locator("summary").click()
     assert "fptbench run --task" in missing.locator("code").inner_text()
-    page.click("#gain-open thead th:nth-child(4)")
-    assert page.get_attribute("#gain-open thead th:nth-child(4)", "aria-sort") in ("ascending", "descending")
+    gain_heads = page.eval_on_selector_all("#gain-open thead th", "ths => ths.map(t => t.textContent)")
+    mean_gain = next(i for i, h in enumerate(gain_heads) if h.startswith("mean gain")) + 1
+    page.click(f"#gain-open thead th:nth-child({mean_gain})")
+    assert page.get_attribute(f"#gain-open thead th:nth-child({mean_gain})", "aria-sort") in ("ascending", "descending")
 
     # compute table and Pareto plots: every image loads
     assert page.locator("#compute-open tbody tr").count() >= 4
@@ -244,4 +246,26 @@ def test_transfer_gain_ranks_plots_render(browser, site: Path) -> None:
     assert len(sizes) == 1 and sizes[0] > 0
     fractions = _column(page, "table.efficiency", 3)
     assert fractions == ["0.1", "1.0"]
+    assert problems == []
+
+
+@pytest.mark.parametrize("width,height", [(1280, 800), (1024, 768)])
+def test_first_viewport_holds_the_figure_and_the_ranking(browser, site: Path, width: int, height: int) -> None:
+    """A reader sees the answer without scrolling: the headline figure and the ranking's first row are inside
+    the first viewport, the empty paper track is one line, and no page is wider than the window."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    problems = _watch(page)
+    page.goto((site.parent / "site2" / "index.html").as_uri(), wait_until="load")
+    figure = page.locator("#headline img")
+    assert figure.count() == 1 and _images_loaded(page)[0] > 0
+    box = figure.bounding_box()
+    assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height
+    first_row = page.locator("#table-open tbody tr").first.bounding_box()
+    assert first_row is not None and first_row["y"] + first_row["height"] <= height
+    assert page.locator("#track-paper").evaluate("e => e.tagName") == "P"  # collapsed to one line
+    claims = page.locator("#claims").bounding_box()
+    assert claims is None or claims["y"] > first_row["y"]  # claims come after the ranking
+    for url in ("index.html", "efficiency.html"):
+        page.goto((site.parent / "site2" / url).as_uri(), wait_until="load")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, url
     assert problems == []

@@ -245,7 +245,10 @@ def test_missing_and_unreferenced_keys():
     rep = compare_frames(ref, new)
     assert not rep.failed and rep.missing == [("mnist", "fpt", "tiny-gpt2")]
     assert rep.unreferenced == [("bit-xor", "lstm", "none")]
-    assert compare_frames(ref, new, GateConfig(require_all=True)).failed
+    required = compare_frames(ref, new, GateConfig(require_all=True))
+    assert required.failed and required.exit_code == 5  # distinct from a regression's 1 (README's table)
+    worse = pd.concat([runs([0.5] * 3), runs([0.5] * 3, model="lstm", backbone="none")])
+    assert compare_frames(ref, worse, GateConfig(require_all=True)).exit_code == 1  # a regression wins
     assert '"missing"' in to_json(rep)
 
 
@@ -291,7 +294,7 @@ def test_cli_exit_codes(tmp_path: Path, capsys):
     assert main(["check", "--reference", str(ref), "--results", str(other)]) == 4
     assert "not comparable" in capsys.readouterr().err
     assert main(["check", "--reference", str(tmp_path / "nope"), "--results", str(same)]) == 2
-    assert "baseline update" in capsys.readouterr().err
+    assert "reference update" in capsys.readouterr().err
     # A single Parquet file works as a reference too.
     single = tmp_path / "ref.parquet"
     pq.write_table(pa.concat_tables([pq.read_table(f) for f in sorted((ref / "runs").glob("*.parquet"))]), single)

@@ -111,8 +111,8 @@ def env(tmp_path_factory):
     TABLE_SPECS.add(TEST_STEPS.name, TEST_STEPS)
     res = root / "results"
     status = {
-        "fpt0": _run(res, "bit-xor", "fpt", "tiny-gpt2", seed=0),
-        "fpt1": _run(res, "bit-xor", "fpt", "tiny-gpt2", seed=1),
+        "fpt0": _run(res, "bit-xor", "fpt", "tiny-gpt2", seed=0, eval_every=2),  # >= 5 evaluations: a drawn line
+        "fpt1": _run(res, "bit-xor", "fpt", "tiny-gpt2", seed=1, eval_every=2),
         "nan0": _run(res, "bit-xor", NAN_MODEL, None),
         "fast": _run(res, "bit-xor", ORACLE_MODEL, None, eval_every=2, steps=6),
         "slow": _run(res, "bit-xor", ORACLE_MODEL, None, eval_every=3, steps=6, options={"variant": "slow"}),
@@ -168,7 +168,10 @@ def test_cell_is_mean_std_n_with_paper_value_source_and_delta(env, rendered):
     md = rendered["md"]
     line = next(ln for ln in md.splitlines() if ln.startswith("| FPT — ours | tiny-gpt2"))
     budget = get_profile("ci").budget("bit-xor", "fpt").steps
-    assert f"{statistics.fmean(acc):.1f} ± {statistics.stdev(acc):.1f} (n=2) [10 steps, profile budget {budget}]" in line
+    from report.uncertainty import bootstrap_mean_ci
+
+    lo, hi = bootstrap_mean_ci(list(acc))
+    assert f"{statistics.fmean(acc):.1f} [{lo:.1f}, {hi:.1f}] (n=2) [10 steps, profile budget {budget}]" in line
     assert "| FPT — paper (paper-summary) | gpt2 |" in md
     assert "NOT the paper protocol: profile `ci`, backbone `tiny-gpt2`" in md
 
@@ -238,7 +241,7 @@ def test_tex_and_html_escape_and_show_the_same_cells(rendered):
     tex = (out / "tables.tex").read_text(encoding="utf-8")
     assert "Diverges &lt;b&gt;" in html and "<b>" not in html.replace("<body>", "")
     assert "Test table &lt;accuracy&gt;" in html
-    assert r"$\pm$" in tex and r"\toprule" in tex and "report-test-acc" in tex
+    assert "[" in tex and r"\toprule" in tex and "report-test-acc" in tex
     assert 'class="missing"' in html
 
 
@@ -315,7 +318,8 @@ def test_empty_results_render_every_cell_as_missing(env, tmp_path):
     csv = pd.read_csv(out / "tables.csv", keep_default_na=False)
     body = csv[csv.task != "(average)"]
     assert len(body) == 28 and (body.ours_mean == "").all() and (body.missing_reason != "").all()
-    assert "(no results)" in (out / "README.md").read_text(encoding="utf-8")
+    md = (out / "README.md").read_text(encoding="utf-8")
+    assert "(no results)" not in md and "No run in these results for: Table 1" in md  # one line, no empty section
 
 
 def test_bad_input_is_one_clear_error(env, tmp_path):
@@ -408,3 +412,34 @@ def test_a_backbone_pinned_by_a_row_does_not_form_its_own_group():
                         "profile": ["cpu", "cpu"], "backbone": ["minilm-l6", "dinov2-s"],
                         "stand_in_for": ["", ""]})
     assert [g.backbone for g in groups_for(spec, rec)] == ["minilm-l6"]
+
+
+def test_contents_lead_to_headings_main_profile_first_one_interval_notation(env, rendered):
+    """The report opens with a table of contents whose links all resolve (GitHub's anchors), the profile
+    with the most runs comes first, and cells use the leaderboard's notation: mean [95% interval] (n)."""
+    import re
+
+    from report.formats import gh_anchor
+
+    md = rendered["md"]
+    assert md.index("## Contents") < md.index("\n## ", md.index("## Contents") + 5)
+    seen: dict[str, int] = {}
+    anchors = {gh_anchor(h, seen) for h in re.findall(r"^#{1,4} (.+)$", md, flags=re.M)}
+    links = re.findall(r"\]\(#([^)]+)\)", md)
+    assert links and set(links) <= anchors
+    headings = [h for h in re.findall(r"^## (.+)$", md, flags=re.M) if "profile `" in h]
+    assert headings and "profile `ci`" in headings[0] and any("profile `cpu`" in h for h in headings)
+    assert " ± " not in md and re.search(r"\d \[\d+\.\d, \d+\.\d\] \(n=2", md)
+
+
+def test_the_profile_with_most_runs_comes_first_and_empty_tables_are_named():
+    from types import SimpleNamespace as NS
+
+    from report.render import main_profile_first
+
+    def table(profile: str, backbone: str = "x", title: str = "T") -> NS:
+        return NS(group=NS(profile=profile, backbone=backbone), spec=NS(title=title))
+
+    runs = pd.DataFrame({"run_id": ["a", "b", "c"], "profile": ["zz", "zz", "aa"], "backbone": ["x", "x", "x"]})
+    ordered, empty = main_profile_first([table("aa"), table("zz"), table("(no results)", "(none)", "E")], runs)
+    assert [t.group.profile for t in ordered][:2] == ["zz", "aa"] and empty == ["E"]

@@ -244,17 +244,29 @@ def test_report_is_in_percent_and_deltas_never_print_minus_zero() -> None:
     assert num(-0.04, 1) == "0.0" and ours_text(Cell((-0.04,), (0,)), 1) == "0.0 (n=1)"
 
 
-def test_a_single_point_curve_draws_a_marker() -> None:
-    from report.figures import draw
+def test_figure_lines_need_five_points_and_panels_hold_eight() -> None:
+    """No line from fewer than MIN_POINTS evaluations (named in a note instead); at most MAX_LINES lines per
+    panel, each with its own colour in the panel (report/figures.py)."""
+    from report.figures import MAX_LINES, MIN_POINTS, draw, drawable, sparse_notes
 
-    df = pd.DataFrame({"series": ["fpt", "lstm", "lstm"], "metric": ["accuracy"] * 3, "step": [10, 10, 20],
-                       "wall_time_mean_s": [1.0, 1.0, 2.0], "value_mean": [50.0, 40.0, 45.0],
-                       "value_min": [50.0, 40.0, 45.0], "value_max": [50.0, 40.0, 45.0], "n_seeds": [1, 1, 1]})
-    fig = draw(df, "t")
-    for ax in fig.axes[:2]:
-        lines = {ln.get_label().split(" ")[0]: ln for ln in ax.get_lines()}
-        assert lines["fpt"].get_marker() not in (None, "None", "", " ")
-        assert lines["lstm"].get_marker() in (None, "None", "", " ")
+    rows = []
+    for k in range(MAX_LINES + 3):  # 11 dense series: two rows of panels
+        for step in range(MIN_POINTS):
+            rows.append(["p", "b", "t", f"fpt lr={k + 1}", "accuracy", 10 * step, float(step), 50.0 + k, 50.0, 60.0, 2])
+    for step in range(MIN_POINTS - 1):  # one sparse series
+        rows.append(["p", "b", "t", "lstm", "accuracy", 10 * step, float(step), 40.0, 40.0, 40.0, 1])
+    table = pd.DataFrame(rows, columns=["profile", "backbone", "task", "series", "metric", "step", "wall_time_mean_s",
+                                        "value_mean", "value_min", "value_max", "n_seeds"])
+    dense, sparse = drawable(table)
+    assert "lstm" not in set(dense.series) and list(sparse.series) == ["lstm"]
+    assert "not drawn" in sparse_notes(sparse)[0] and f"only {MIN_POINTS - 1} evaluation" in sparse_notes(sparse)[0]
+    fig = draw(dense, "t")
+    line_counts = [len(ax.get_lines()) for ax in fig.axes]
+    assert len(line_counts) == 4 and max(line_counts) <= MAX_LINES and sum(line_counts) == 2 * (MAX_LINES + 3)
+    for ax in fig.axes:
+        colours = [ln.get_color() for ln in ax.get_lines()]
+        assert len(set(colours)) == len(colours)
+        assert all(len(ln.get_xdata()) >= MIN_POINTS for ln in ax.get_lines())
 
 
 def test_modality_and_ablation_specs_are_report_tables_that_cover_the_papers_rows() -> None:

@@ -26,7 +26,7 @@ def _bench_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, help="also append each record as a JSON line to this file as it finishes")
 
 
-@command("bench", "time our training step and evaluation against the authors' step, side by side")
+@command("bench", "time our training step and evaluation against the authors' step, side by side", group="ci")
 @args(_bench_args)
 def cmd_bench(a: argparse.Namespace) -> int:
     from baselines import speed

@@ -8,10 +8,11 @@ import json
 from benchmark.cli import args, command
 
 
-@command("models", "list the registered model adapters and backbones")
-@args(lambda p: p.add_argument("--json", action="store_true"))
+@command("models", "list the model adapters and backbones (or pass --backbone FOLDER / hf:ORG/NAME)", group="start")
+@args(lambda p: p.add_argument("--json", action="store_true", help="print the models and backbones as JSON"))
 def cmd_models(a: argparse.Namespace) -> int:
     from baselines.backbones import BACKBONES, get_backbone
+    from baselines.hf_source import supported_families
 
     from benchmark.model import MODELS, get_adapter
 
@@ -25,8 +26,10 @@ def cmd_models(a: argparse.Namespace) -> int:
         b = get_backbone(name)
         backbones.append({"name": name, "family": b.family, "pretrained_on": b.pretrained_on, "license": b.license,
                           "stand_in_for": b.stand_in_for})
+    also = (f"--backbone FOLDER (saved with transformers' save_pretrained) or hf:ORG/NAME, of a supported family: "
+            f"{supported_families()} (docs/own-backbone.md)")
     if a.json:
-        print(json.dumps({"models": models, "backbones": backbones}, indent=2))
+        print(json.dumps({"models": models, "backbones": backbones, "also_accepted": also}, indent=2))
     else:
         print("models:")
         for m in models:
@@ -36,6 +39,7 @@ def cmd_models(a: argparse.Namespace) -> int:
             stand = f"  [stand-in for {b['stand_in_for']}]" if b["stand_in_for"] else ""
             lic = f" ({b['license']})" if b["license"] else ""
             print(f"  {b['name']:<14} {b['family']:<7} {b['pretrained_on']}{lic}{stand}")
+        print(f"also: {also}")
     return 0
 
 

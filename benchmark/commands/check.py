@@ -1,8 +1,10 @@
-"""CI-gate subcommands: ``fptbench check`` (compare with a reference) and ``fptbench baseline update``.
+"""CI-gate subcommands: ``fptbench check`` (compare with a reference) and ``fptbench reference update``
+(``baseline update``, its old name, is a hidden alias).
 
 Exit codes of ``check``: 0 no regression, 1 regression (or, on the reference's machine, a determinism
-mismatch in strict mode), 2 bad input (missing reference, nothing to compare), 4 task fingerprints
-differ (not comparable). ``check --calibrate`` measures the gate's false-alarm rate and power instead.
+mismatch in strict mode), 2 bad input (missing reference, nothing to compare), 3 a task's data is not
+prepared, 4 task fingerprints differ (not comparable), 5 ``--require-all`` and reference keys have no
+fresh results (a regression among the others still exits 1). ``check --calibrate`` measures the gate's false-alarm rate and power instead.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def _check_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reference", default=DEFAULT_REFERENCE,
                    help=f"reference results dir or runs Parquet file (default {DEFAULT_REFERENCE})")
     p.add_argument("--results", default=DEFAULT_RESULTS, help=f"fresh results dir (default {DEFAULT_RESULTS})")
-    p.add_argument("--require-all", action="store_true", help="fail when a reference entry has no fresh results")
+    p.add_argument("--require-all", action="store_true", help="fail (exit 5) when a reference key has no fresh results")
     p.add_argument("--json", action="store_true", help="print the verdicts as JSON instead of the table")
     p.add_argument("--calibrate", action="store_true",
                    help="instead of checking: run noise-only variants and injected regressions of the reference's "
@@ -57,7 +59,7 @@ def _check_args(p: argparse.ArgumentParser) -> None:
     _gate_args(p)
 
 
-@command("check", "compare fresh results with a reference: exit 1 on an accuracy or convergence regression")
+@command("check", "compare fresh results with a reference (the CI gate): exit 1 on a regression, 5 on missing keys with --require-all", group="ci")
 @args(_check_args)
 def cmd_check(a: argparse.Namespace) -> int:
     if a.calibrate:
@@ -89,17 +91,18 @@ def check_dirs(reference: str | Path, results: str | Path, cfg):
 def _baseline_args(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", required=True)
     u = sub.add_parser("update", help="rerun the profile's suite and replace the reference (prints the diff)")
-    u.add_argument("--profile", default="ci")
+    u.add_argument("--profile", default="ci", help="the profile whose suite the reference holds")
     u.add_argument("--reference", default=None, help="reference dir (default results/reference/<profile>)")
     u.add_argument("--from-results", default=None,
                    help="adopt this finished sweep instead of rerunning (it must hold the whole suite)")
-    u.add_argument("--device", default="auto")
+    u.add_argument("--device", default="auto", help="device of the rerun: auto, cpu, cuda, mps")
     u.add_argument("--dry-run", action="store_true", help="print the diff, keep the old reference")
-    u.add_argument("--progress", action="store_true")
+    u.add_argument("--progress", action="store_true", help="show the sweep's progress bar")
     _gate_args(u)
 
 
-@command("baseline", "regenerate a reference deliberately: `fptbench baseline update [--profile ci]`")
+@command("reference", "regenerate the CI gate's reference deliberately: `fptbench reference update [--profile ci]`", group="ci")
+@command("baseline", "old name of `reference` (kept as an alias)", group="ci", hidden=True)
 @args(_baseline_args)
 def cmd_baseline(a: argparse.Namespace) -> int:
     from ..errors import FptError

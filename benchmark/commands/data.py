@@ -16,10 +16,10 @@ def _data_args(p: argparse.ArgumentParser) -> None:
     common.add_argument("--data-dir", type=Path, default=None,
                         help="where prepared copies live (default: $FPTBENCH_DATA_DIR or ~/.cache/fptbench/data)")
     s = sub.add_parser("status", parents=[common], help="table: dataset, present?, source, size, checksum ok")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help="print the table as JSON")
     s.add_argument("--no-verify", action="store_true", help="skip re-hashing the prepared files")
     pr = sub.add_parser("prepare", parents=[common], help="build prepared copies (user dir, offline package, download)")
-    pr.add_argument("names", nargs="*", metavar="NAME")
+    pr.add_argument("names", nargs="*", metavar="NAME", help="datasets to prepare (`fptbench data status` lists them)")
     pr.add_argument("--source-dir", type=Path, default=None, help="a folder holding the raw files (tried first)")
     pr.add_argument("--offline-available", action="store_true",
                     help="prepare every dataset that can be built offline; skip the others with a note")
@@ -30,10 +30,10 @@ def _data_args(p: argparse.ArgumentParser) -> None:
                     "dataset's pinned Hugging Face hub copy (same prepared files); auto (default): url, falling back "
                     "to the hub copy when that fails")
     v = sub.add_parser("verify", parents=[common], help="re-hash prepared copies against their manifests")
-    v.add_argument("names", nargs="*", metavar="NAME")
+    v.add_argument("names", nargs="*", metavar="NAME", help="datasets to verify (default: every prepared one)")
 
 
-@command("data", "prepared datasets: status, prepare, verify")
+@command("data", "datasets: status, prepare (download or offline copy), verify checksums", group="start")
 @args(_data_args)
 def cmd_data(a: argparse.Namespace) -> int:
     return {"status": _status, "prepare": _prepare, "verify": _verify}[a.action](a)
@@ -123,7 +123,7 @@ def _validate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stats-dir", type=Path, default=None, help="default: tasks/stats in the repository")
 
 
-@command("validate", "rebuild task splits and check them against the committed tasks/stats/<task>.json")
+@command("validate", "old name of `tasks validate` (kept as an alias)", group="start", hidden=True)
 @args(_validate_args)
 def cmd_validate(a: argparse.Namespace) -> int:
     from ..data.stats import validate_task, write_stats

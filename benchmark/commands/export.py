@@ -19,7 +19,8 @@ def _export_args(p: argparse.ArgumentParser) -> None:
 
 
 @command("export", "write results as a Hugging Face dataset (runs, curves, optionally predictions) loadable with "
-         "datasets.load_dataset(OUT, 'runs'); --check verifies an existing export")
+         "datasets.load_dataset(OUT, 'runs'); --check verifies an existing export",
+         group="share")
 @args(_export_args)
 def cmd_export(a: argparse.Namespace) -> int:
     from ..export import check_export, export_results

@@ -32,7 +32,8 @@ def _lr(x: float) -> str:
     return f"{x:.0e}" if x is not None and math.isfinite(x) else "-"
 
 
-@command("select", "per (task, model, backbone, preset): the lr with the best mean validation metric, test at that lr")
+@command("select", "per (task, model, backbone, preset): the lr with the best mean validation metric, test at that lr",
+         group="results")
 @args(_select_args)
 def cmd_select(a: argparse.Namespace) -> int:
     from ..errors import FptError

@@ -30,16 +30,20 @@ LEDGER = "sweep-log.jsonl"
 def _sweep_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", default=None, help="run this profile's suite (default cpu when no --grid)")
     p.add_argument("--grid", default=None, help="a grid TOML file, or a built-in grid: cpu-lr, paper-lr")
-    p.add_argument("--executor", default="local", choices=["local", "ray"])
+    p.add_argument("--executor", default="local", choices=["local", "ray"],
+                   help="local processes, or a Ray cluster (docs/sweeps.md)")
     p.add_argument("--address", default=None, help="Ray cluster address (host:6379 or auto); default: start a local one")
     p.add_argument("--workers", type=int, default=None,
                    help="runs at once (local default: cores-1 per run's num_cpus, so 1 on 2 cores; ray: the cluster's CPUs)")
     p.add_argument("--retries", type=int, default=1, help="ray: times a run whose worker died is retried (resumes)")
-    p.add_argument("--results", default=DEFAULT_RESULTS)
+    p.add_argument("--results", default=DEFAULT_RESULTS, help="results directory the runs go to")
     p.add_argument("--device", default=None, help="override the grid's device (default auto)")
     p.add_argument("--dry-run", action="store_true", help="print the expansion and estimated cost, run nothing")
-    p.add_argument("--probe-steps", type=int, default=6, help="--dry-run: steps timed per configuration without results")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--probe-steps", type=int, default=0,
+                   help="--dry-run: also time this many training steps of each configuration that has no recorded "
+                   "speed (default 0: estimate from recorded throughput only, which answers in seconds)")
+    p.add_argument("--json", action="store_true", help="--dry-run: print the runs and the estimate as JSON")
+    p.add_argument("--no-progress", action="store_true", help="plain lines instead of a live progress bar")
 
 
 # -- which jobs ----------------------------------------------------------------------------------
@@ -88,20 +92,23 @@ def job_state(job: Job, results: Path) -> str:
 
 
 # -- dry run -------------------------------------------------------------------------------------
-def dry_run(title: str, jobs: list[Job], results: Path, parallelism: int, probe_steps: int) -> int:
-    from ..sweep_cost import format_seconds, job_steps_left, probe_speed, speed_key, speeds_from_results
+def dry_run(title: str, jobs: list[Job], results: Path, parallelism: int, probe_steps: int, as_json: bool = False) -> int:
+    from ..sweep_cost import format_seconds, job_steps_left, probe_speed, recorded_speeds, speed_key, speeds_from_results
 
     states = {j.run_id: job_state(j, results) for j in jobs}
+    todo = [j for j in jobs if states[j.run_id] != "done"]
+    speeds = {**recorded_speeds(), **speeds_from_results([results])}  # this results dir wins over committed records
+    if as_json:
+        return _dry_run_json(title, jobs, states, todo, results, parallelism, speeds)
     print(f"{title}: {len(jobs)} runs into {results}")
     print(f"  {'state':<12} {'task':<14} {'model':<16} {'backbone':<12} {'preset':<12} {'lr':>8} {'seed':>4} {'steps':>6}  run id")
     for j in jobs:
         c = j.config
         print(f"  {states[j.run_id]:<12} {c.task:<14} {c.model:<16} {c.backbone:<12} {j.preset or '-':<12} {j.lr:>8.1e} "
               f"{c.seed:>4} {c.budget.steps:>6}  {j.run_id}")
-    speeds = speeds_from_results([results])
-    todo = [j for j in jobs if states[j.run_id] != "done"]
     total, unknown = 0.0, 0
-    print(f"\nestimated cost (training steps only; evaluations add to it) of the {len(todo)} runs left:")
+    print(f"\nestimated cost of the {len(todo)} runs left (an estimate from recorded throughput, training steps only; "
+          "evaluations add to it, and another machine's speed differs):")
     for key in dict.fromkeys(speed_key(j.config) for j in todo):
         group = [j for j in todo if speed_key(j.config) == key]
         speed = speeds.get(key)
@@ -121,8 +128,26 @@ def dry_run(title: str, jobs: list[Job], results: Path, parallelism: int, probe_
         print(f"total: unknown (no speed measured for any of the {len(todo)} runs; allow --probe-steps or add results)")
         return 0
     note = f" (+ {unknown} runs of unknown speed)" if unknown else ""
-    print(f"total: {format_seconds(total)} of training in one worker; ~{format_seconds(total / max(1, parallelism))} "
+    print(f"total (estimate): {format_seconds(total)} of training in one worker; ~{format_seconds(total / max(1, parallelism))} "
           f"with {parallelism} at once{note}")
+    return 0
+
+
+def _dry_run_json(title: str, jobs: list[Job], states: dict, todo: list[Job], results: Path, parallelism: int,
+                  speeds: dict) -> int:
+    """The same expansion and estimate as JSON (recorded speeds only: no probe)."""
+    from ..sweep_cost import job_steps_left, speed_key
+
+    known = [(j, speeds.get(speed_key(j.config))) for j in todo]
+    secs = [job_steps_left(j, results) / sp.steps_per_s for j, sp in known if sp is not None and sp.steps_per_s]
+    print(json.dumps({
+        "sweep": title, "results": str(results), "parallelism": parallelism,
+        "runs": [{"run_id": j.run_id, "state": states[j.run_id], "task": j.config.task, "model": j.config.model,
+                  "backbone": j.config.backbone, "preset": j.preset, "lr": j.lr, "seed": j.config.seed,
+                  "steps": j.config.budget.steps} for j in jobs],
+        "estimate": {"kind": "estimate from recorded throughput, training steps only", "train_seconds_one_worker": sum(secs),
+                     "runs_left": len(todo), "runs_of_unknown_speed": len(todo) - len(secs)},
+    }, indent=2))
     return 0
 
 
@@ -250,7 +275,8 @@ def summary(title: str, executor: str, parallelism: int, jobs: list[Job], outcom
     return "\n".join(lines)
 
 
-@command("sweep", "run a profile's suite or a grid (--grid FILE.toml), locally or on Ray; finished runs are skipped")
+@command("sweep", "run a profile's suite or a grid (--grid FILE.toml), locally or on Ray; finished runs are skipped",
+         group="run")
 @args(_sweep_args)
 def cmd_sweep(a: argparse.Namespace) -> int:
     from ..errors import FptError
@@ -275,7 +301,7 @@ def cmd_sweep(a: argparse.Namespace) -> int:
         print(msg)
     if getattr(a, "dry_run", False):
         par = workers or (executor.parallelism(jobs) if executor_name == "local" else 1)
-        return dry_run(title, jobs, results, par, getattr(a, "probe_steps", 6))
+        return dry_run(title, jobs, results, par, getattr(a, "probe_steps", 0), getattr(a, "json", False))
 
     pre_done = [j for j in jobs if job_state(j, results) == "done"]
     todo = [j for j in jobs if j not in pre_done]

@@ -28,7 +28,8 @@ def _verify_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workdir", default=None, help="where the reruns go (default: a temp dir)")
 
 
-@command("verify", "rerun a seeded sample of committed runs from their stored configs: exit 1 on a contradiction")
+@command("verify", "rerun a seeded sample of committed runs from their stored configs: exit 1 on a contradiction",
+         group="share")
 @args(_verify_args)
 def cmd_verify(a: argparse.Namespace) -> int:
     import time

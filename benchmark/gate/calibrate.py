@@ -270,7 +270,7 @@ def run_calibration(reference: str | Path, cfg: GateConfig, workdir: str | Path 
     ref_curves = load_curves(ref_dir)
     if ref_curves is None:
         raise FptError(f"calibration needs the reference's curves ({ref_dir}/curves); regenerate it with "
-                       "`fptbench baseline update`")
+                       "`fptbench reference update`")
     profiles = sorted(set(ref.profile))
     if len(profiles) != 1:
         raise FptError(f"reference {ref_dir} mixes profiles {profiles}; calibrate one profile at a time")

@@ -37,6 +37,7 @@ from .settings import DEFAULT, KeyGate, gates_for, key_name
 EXIT_OK = 0
 EXIT_REGRESSION = 1
 EXIT_NOT_COMPARABLE = 4  # 2 is a usage/input error (FptError), 3 a task whose data is missing (NeedsData)
+EXIT_MISSING = 5  # --require-all: reference keys without fresh results (and no regression among the rest)
 
 KEY = ("task", "model", "backbone")
 Determinism = Literal["strict", "report", "off"]
@@ -191,7 +192,9 @@ class GateReport:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_REGRESSION if self.failed else EXIT_OK
+        if bool(self.regressions) or self.exact.failed:
+            return EXIT_REGRESSION
+        return EXIT_MISSING if self.failed else EXIT_OK
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -246,7 +249,7 @@ def check_fingerprints(ref: pd.DataFrame, new: pd.DataFrame) -> None:
             raise NotComparable(
                 f"task '{task}' has fingerprint {','.join(new_fp)} in the results but {','.join(ref_fp)} in the "
                 "reference: its definition or data changed, so the numbers are not comparable; if the change is "
-                "intended, regenerate the reference with `fptbench baseline update`")
+                "intended, regenerate the reference with `fptbench reference update`")
 
 
 def runs_fingerprint(runs: pd.DataFrame) -> dict[str, Any]:
@@ -466,7 +469,7 @@ def compare_frames(ref_runs: pd.DataFrame, new_runs: pd.DataFrame, cfg: GateConf
     """
     cfg = cfg or GateConfig()
     if ref_runs.empty:
-        raise FptError("the reference holds no runs; create it with `fptbench baseline update`")
+        raise FptError("the reference holds no runs; create it with `fptbench reference update`")
     profiles = sorted(set(ref_runs.profile))
     if cfg.keys is None:
         keys: dict[str, KeyGate] = {}

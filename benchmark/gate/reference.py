@@ -37,7 +37,7 @@ def load_runs(path: Path | str, what: str = "reference") -> pd.DataFrame:
         return read_table([p], "runs")
     if what == "reference":
         raise FptError(f"reference {p} does not exist or has no runs/ folder; create it with "
-                       f"`fptbench baseline update --reference {p}`")
+                       f"`fptbench reference update --reference {p}`")
     raise FptError(f"results {p} do not exist or have no runs/ folder; run `fptbench sweep --profile ci --results {p}`")
 
 

@@ -50,7 +50,7 @@ def render(report: GateReport) -> str:
         lines.append(f"REGRESSION {v.task}/{v.model}/{v.backbone}: " + "; ".join(v.reasons))
     for v in report.improvements:
         lines.append(f"improvement {v.task}/{v.model}/{v.backbone}: {v.label[len('improved '):]} "
-                     "(not a failure; run `fptbench baseline update` to adopt it as the new reference)")
+                     "(not a failure; run `fptbench reference update` to adopt it as the new reference)")
     if ex.applied:
         state = "bit-identical" if not ex.mismatches else f"{len(ex.mismatches)} DIFFER"
         lines.append(f"determinism ({ex.reason}): {ex.identical}/{ex.runs} runs with the reference's exact "
@@ -60,12 +60,12 @@ def render(report: GateReport) -> str:
         if ex.failed:
             lines.append("  on the reference's machine (same CPU and ISA flags, versions, BLAS, threads, precision) the "
                          "same config must give the same numbers: a mismatch is a numerics change in the code; if it "
-                         "is intended, `fptbench baseline update`")
+                         "is intended, `fptbench reference update`")
     for key in report.missing:
         lines.append(f"missing: {'/'.join(key)} is in the reference but not in the results"
                      + (" (fails with --require-all)" if not cfg.require_all else " (REQUIRED)"))
     for key in report.unreferenced:
-        lines.append(f"no reference: {'/'.join(key)} (not gated; `fptbench baseline update` adds it)")
+        lines.append(f"no reference: {'/'.join(key)} (not gated; `fptbench reference update` adds it)")
     n = len(report.verdicts)
     if report.failed:
         lines.append(f"FAIL: {len(report.regressions)} of {n} comparisons regressed"

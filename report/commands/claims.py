@@ -18,7 +18,8 @@ def _claims_args(p: argparse.ArgumentParser) -> None:
 
 
 @command("claims", "check the paper's claims on results (holds / does not hold / open / not measured, with "
-         "intervals and the commands that would measure what is missing); --readme updates a README's block")
+         "intervals and the commands that would measure what is missing); --readme updates a README's block",
+         group="results")
 @args(_claims_args)
 def cmd_claims(a: argparse.Namespace) -> int:
     from benchmark.errors import FptError

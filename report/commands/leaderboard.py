@@ -8,16 +8,17 @@ import filecmp
 import tempfile
 from pathlib import Path
 
-from benchmark.submission import SUBMITTED_SUBDIR
 from benchmark.cli import DEFAULT_RESULTS, args, command
 
-DEFAULT_OUT = "report/local/leaderboard"
+DEFAULT_OUT = "report/local/leaderboard"  # beside `report`'s report/local/report, never inside it
 
 
 def default_submissions(results: list[str] | None) -> Path:
     """Where submitted runs go when ``--submissions`` is not given: ``submitted/`` inside the first
     ``--results`` directory (so they travel with the results they are compared with). Harness readers
     (``report``, ``sweep``, the gate) read only ``<results>/runs``, so they never see them."""
+    from benchmark.submission import SUBMITTED_SUBDIR
+
     return Path((results or [DEFAULT_RESULTS])[0]) / SUBMITTED_SUBDIR
 
 
@@ -25,7 +26,7 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--results", action="append", help=f"harness results directory, repeatable (default {DEFAULT_RESULTS})")
     p.add_argument("--submissions", default=None, metavar="DIR",
                    help="where --add imports submitted runs and --verify records verdicts (default: "
-                        f"<first --results>/{SUBMITTED_SUBDIR}); always read, kept apart from harness results")
+                        "<first --results>/submitted); always read, kept apart from harness results")
     p.add_argument("--add", action="append", metavar="FILE", help="validate and import a `fptbench submit` file, repeatable")
     p.add_argument("--verify", action="append", metavar="FILE",
                    help="rerun a seeded sample of the submission's configurations with this harness and record "
@@ -35,6 +36,7 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu", help="device for --verify reruns (default cpu)")
     p.add_argument("--out", default=DEFAULT_OUT, help="site directory (replaced whole)")
     p.add_argument("--check", action="store_true", help="regenerate into a temporary directory and compare with --out")
+    p.add_argument("--json", action="store_true", help="print the site's index, run count and rows per track as JSON")
 
 
 def _diff(a: Path, b: Path) -> list[str]:
@@ -55,7 +57,7 @@ def _shown(text: str) -> str:
 
 
 @command("leaderboard", "write the static leaderboard site from Parquet results; --add imports a submission, "
-         "--verify reruns a sample of one")
+         "--verify reruns a sample of one", group="results")
 @args(_args)
 def cmd_leaderboard(a: argparse.Namespace) -> int:
     from report.leaderboard import build_site
@@ -91,5 +93,11 @@ def cmd_leaderboard(a: argparse.Namespace) -> int:
         return 0
     board, written = build_site(dirs, a.out)
     rows = {t.title: len(t.rows) for t in board.tracks}
+    if getattr(a, "json", False):
+        import json
+
+        print(json.dumps({"index": str(Path(a.out) / "index.html"), "runs": board.n_runs, "rows_per_track": rows,
+                          "files": len(written)}, indent=2))
+        return 0
     print(f"wrote {Path(a.out) / 'index.html'}: {board.n_runs} runs; rows per track {rows}; {len(written)} files")
     return 0

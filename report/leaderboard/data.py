@@ -90,7 +90,7 @@ def declared_tasks(track: str) -> tuple[list[str], str]:
     except FptError:
         return [], f"profile '{name}' is not registered"
     tasks = sorted({e.task for e in suite})
-    return tasks, f"the tasks of profile '{name}''s suite"
+    return tasks, f"the suite of profile '{name}'"
 
 
 # -- aggregation ------------------------------------------------------------------------------------
@@ -102,7 +102,9 @@ def _keyed(view: RunView, ignore: tuple[str, ...] = ("train_fraction",)) -> pd.D
     the tuned track, where it is chosen on validation by design)."""
     runs = view.runs[view.runs.has_test.astype(bool)]
     changes = [canonical_json({k: v for k, v in ch.items() if k not in ignore}) for ch in runs.budget_changes]
-    return runs.assign(value=runs.test, options=runs.options_key, budget_changes=changes)
+    # a grid's learning rates are configurations of their own: one row each, never one merged row
+    lr_set = ["" if "lr" in ignore or "lr" not in ch else repr(float(lr)) for ch, lr in zip(runs.budget_changes, runs.lr)]
+    return runs.assign(value=runs.test, options=runs.options_key, budget_changes=changes, lr_set=lr_set)
 
 
 def _cost(ok: pd.DataFrame, cell: Cell) -> None:
@@ -193,15 +195,16 @@ def _build_track(name: str, tr: pd.DataFrame) -> Track:
     track = Track(name, TRACK_TITLES[name], TRACK_NOTES[name], tasks, metrics, [], declared, source, chance)
     if tr.empty:
         return track
-    key_cols = ["model", "backbone", "profile", "modified", "options", "source"]
+    key_cols = ["model", "backbone", "profile", "modified", "options", "source", "lr_set"]
     rows: list[Row] = []
     for key, g in tr.groupby(key_cols, sort=True):
-        model, backbone, profile, modified, options, source = key
+        model, backbone, profile, modified, options, source, lr_set = key
         label = profile + ("*" if modified else "")
         cells = {t: _cell(t, metrics[t], g[g.task == t]) for t in tasks}
         changes_d = {t: c.budget_changes for t, c in cells.items() if c.budget_changes}
         rows.append(Row(
-            slug=slugify(name, model, backbone, label, options, source), track=name, model=model,
+            slug=slugify(name, model, backbone, label, options, source, *([f"lr{lr_set}"] if lr_set else [])),
+            track=name, model=model, lr=float(lr_set) if lr_set else None,
             backbone=backbone, profile=profile, profile_label=label, budget_changes=changes_d,
             options=json.loads(options), source=source, submitted_by=submitter(source), cells=cells,
             coverage=sum(c.mean is not None for t, c in cells.items() if t in declared), mean_rank=None,

@@ -49,7 +49,7 @@ def pair_controls(rows: list[Row], track: Track) -> None:
         for k, control_model in enumerate(controls):
             want_bb = control_backbone(control_model, row.backbone)
             match = [r for r in rows if r.model == control_model and r.backbone == want_bb and not r.options
-                     and r.profile_label == row.profile_label and r.source == "harness"]
+                     and r.profile_label == row.profile_label and r.source == "harness" and r.lr == row.lr]
             control = match[0] if match else None
             for t in track.tasks:
                 cell = row.cells[t]

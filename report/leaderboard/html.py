@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import html
 import json
-import math
 from typing import Any, Iterable
 
-import pandas as pd
 
 from .data import Cell, Leaderboard, Row, Track
 
@@ -57,6 +55,10 @@ p.warn{color:#8a3b00}
 span.badge.verified{background:#d8f3dc;color:#1b5e20}
 span.badge.contradicted{background:#f8d7da;color:#842029}
 figure.plot img{max-width:520px;width:100%;height:auto}
+div.scroll{overflow-x:auto;max-width:100%}
+div.hero figure.headline{display:flex;flex-wrap:wrap;gap:.2rem 1rem;align-items:center;border:none;padding:0}
+figure.headline img{width:460px;max-width:100%;height:auto}
+figure.headline figcaption{flex:1 1 18rem;font-size:.8rem;color:#444}
 dl.defs{font-size:.9rem}
 """
 
@@ -267,12 +269,42 @@ def _norm_td(row: Row) -> str:
     return f'<td class="num" data-v="{row.norm_mean!r}">{pct(row.norm_mean)}</td>'
 
 
+def preset_of(row: Row) -> str:
+    """The row's freezing preset (model option ``preset``), "default" without one."""
+    return str(row.options.get("preset", "default"))
+
+
+def lr_text(row: Row) -> str:
+    return f"{row.lr:g}" if row.lr is not None else "profile"
+
+
+def row_label(row: Row) -> str:
+    """How plots and legends name a row: every field that tells it apart from its neighbours."""
+    extra = [x for x in (preset_of(row) if row.options.get("preset") else "",
+                         f"lr {row.lr:g}" if row.lr is not None else "") if x]
+    return f"{row.model}{' ' + ' '.join(extra) if extra else ''} ({row.backbone}, {row.profile_label})"
+
+
+def config_tds(row: Row) -> str:
+    """The preset and learning-rate cells every table shows beside model, backbone and profile."""
+    other = {k: v for k, v in row.options.items() if k != "preset"}
+    more = (f'<br><small title="other model options">{esc(json.dumps(other, sort_keys=True))}</small>' if other else "")
+    lr_title = "set by a grid (a budget change)" if row.lr is not None else "the profile's learning rate for each task"
+    return (f'<td data-v="{esc(preset_of(row))}">{esc(preset_of(row))}{more}</td>'
+            f'<td data-v="{esc(lr_text(row))}" title="{esc(lr_title)}">{esc(lr_text(row))}</td>')
+
+
+CONFIG_HEADS = ('<th data-type="text" title="freezing preset (model option preset)">preset</th>'
+                '<th data-type="text" title="learning rate: profile = the profile\'s own per task">lr</th>')
+
+
 def track_table(track: Track) -> str:
     if not track.rows:
         return '<p class="small">No runs in this track yet.</p>'
     by_slug = {r.slug: r for r in track.rows}
-    head = ['<th data-type="num" data-first="ascending" title="position by mean rank">#</th>',
-            '<th data-type="text">model</th>', '<th data-type="text">backbone</th>', '<th data-type="text">profile</th>']
+    head = ['<th data-type="num" data-first="ascending" title="position by mean rank (ranked rows only)">#</th>',
+            '<th data-type="text">model</th>', '<th data-type="text">backbone</th>', CONFIG_HEADS,
+            '<th data-type="text">profile</th>']
     for t in track.tasks:
         extra = t not in track.declared_tasks
         note = " (not in the track's task set; not ranked)" if extra else ""
@@ -289,128 +321,23 @@ def track_table(track: Track) -> str:
     head.append('<th data-type="num" data-first="descending" title="declared tasks with a number">coverage</th>')
     head.append("<th>details</th>")
     body = []
-    for i, row in enumerate(track.rows, 1):
-        opts = (f'<br><small title="model options">{esc(json.dumps(row.options, sort_keys=True))}</small>'
-                if row.options else "")
+    position = 0
+    for row in track.rows:
+        if row.mean_rank is not None:  # rows are sorted ranked-first: unranked rows get no number
+            position += 1
+        pos_td = (f'<td class="num" data-v="{position}">{position}</td>' if row.mean_rank is not None
+                  else '<td class="num" data-v="" title="not ranked: not every declared task has a number"></td>')
         model_td = (f'<td data-v="{esc(row.model)}"><a href="models/{esc(row.slug)}.html">{esc(row.model)}</a>'
-                    f"{_badges(row)}{opts}</td>")
+                    f"{_badges(row)}</td>")
         cells = "".join(_cell_html(row.cells[t]) for t in track.tasks)
         cov = f'<td class="num" data-v="{row.coverage}">{row.coverage}/{len(track.declared_tasks)}</td>'
         details = f'<td><details><summary>metadata</summary>{meta_dl(row)}<a href="models/{esc(row.slug)}.html">curves</a></details></td>'
         tied = " tied" if row.tied_with else ""
-        body.append(f'<tr data-slug="{esc(row.slug)}" class="row{tied}"><td class="num" data-v="{i}">{i}</td>{model_td}'
-                    f'<td data-v="{esc(row.backbone)}">{esc(row.backbone)}</td>{_profile_cell(row)}{cells}'
+        body.append(f'<tr data-slug="{esc(row.slug)}" class="row{tied}">{pos_td}{model_td}'
+                    f'<td data-v="{esc(row.backbone)}">{esc(row.backbone)}</td>{config_tds(row)}{_profile_cell(row)}{cells}'
                     f"{_rank_td(row, by_slug)}{_norm_td(row)}{cov}{details}</tr>")
-    return (f'<table class="lb" id="table-{esc(track.name)}"><thead><tr>{"".join(head)}</tr></thead>\n'
-            f'<tbody>\n{chr(10).join(body)}\n</tbody></table>')
-
-
-CONTROL_GROUPS = (("random", ("random-frozen", "random-full"), "same architecture, random weights, trained like it"),
-                  ("no-body", ("no-body",), "input layer straight to the head"),
-                  ("one-attention", ("one-attention",), "one trainable attention layer (Tan et al. 2024)"))
-
-
-def _gain_td(cell: Cell, row: Row, models: tuple[str, ...]) -> str:
-    if cell.mean is None:
-        return _missing_td(f"no pretrained number on {cell.task}: {cell.reason}")
-    g = next((cell.gains[m] for m in models if m in cell.gains), None)
-    if g is None:
-        return _missing_td("no control of this kind for this family")
-    if g.gain is None:
-        cmd = g.missing.split("run: ", 1)[1] if "run: " in g.missing else ""
-        extra = f'<details class="cmd"><summary>run it</summary><code class="cmd">{esc(cmd)}</code></details>' if cmd else ""
-        return (f'<td class="missing gain-missing" data-v="" title="{esc(g.missing)}">'
-                f'<span aria-label="missing">{DASH}</span> <small>control missing</small>{extra}</td>')
-    ci = ci_text(g.gain_ci95, g.n_pairs)
-    title = (f"{row.model} minus {g.control_model} on {cell.task}, over {g.n_pairs} matched seed(s); paired 95% "
-             f"bootstrap interval {ci}" + (f"; {g.missing}" if g.missing else ""))
-    sign = "+" if g.gain > 0 else ""
-    positive = g.gain_ci95 is not None and g.gain_ci95[0] > 0
-    negative = g.gain_ci95 is not None and g.gain_ci95[1] < 0
-    cls = " pos" if positive else (" neg" if negative else "")
-    return (f'<td class="num gain{cls}" data-v="{g.gain!r}" title="{esc(title)}">{sign}{pct(g.gain)}'
-            f'<small class="ci">{esc(ci)}</small></td>')
-
-
-def _partial_gain(row: Row) -> float:
-    """Mean of the gains a row has against its primary control (sort key for incomplete rows)."""
-    gains = [c.gain for c in row.cells.values() if c.gain is not None]
-    return sum(gains) / len(gains) if gains else -math.inf
-
-
-def gain_table(track: Track) -> str:
-    """Pretrained rows against their controls: per task and control kind, gain in percentage points."""
-    rows = [r for r in track.rows if r.is_pretrained]
-    if not rows:
-        return '<p class="small">No pretrained-transformer row in this track.</p>'
-    rows.sort(key=lambda r: (r.mean_gain is None, -(r.mean_gain or 0.0), -_partial_gain(r), r.model, r.backbone, r.slug))
-    tasks = [t for t in track.tasks if any(r.cells[t].mean is not None for r in rows)]
-    head = ['<th data-type="text">model</th>', '<th data-type="text">backbone</th>', '<th data-type="text">profile</th>',
-            '<th data-type="num" data-first="descending" aria-sort="descending" title="mean gain over the declared tasks '
-            'against the same-architecture random control (complete rows only); the table is sorted by it">'
-            "mean gain vs random<br><small>pp</small></th>"]
-    for t in tasks:
-        for name, _, what in CONTROL_GROUPS:
-            head.append(f'<th data-type="num" data-first="descending" title="{esc(f"{t}: pretrained minus {what}, percentage points")}">'
-                        f"{esc(t)}<br><small>vs {esc(name)}</small></th>")
-    body = []
-    for r in rows:
-        mg = (f'<td class="num" data-v="{r.mean_gain!r}">{"+" if r.mean_gain > 0 else ""}{pct(r.mean_gain)}</td>'
-              if r.mean_gain is not None else _missing_td("needs a gain against the random control on every declared task"))
-        tds = "".join(_gain_td(r.cells[t], r, models) for t in tasks for _, models, _ in CONTROL_GROUPS)
-        body.append(f'<tr data-slug="{esc(r.slug)}"><td data-v="{esc(r.model)}"><a href="models/{esc(r.slug)}.html">'
-                    f"{esc(r.model)}</a>{_badges(r)}</td><td data-v=\"{esc(r.backbone)}\">{esc(r.backbone)}</td>"
-                    f"{_profile_cell(r)}{mg}{tds}</tr>")
-    return (f'<table class="lb gain" id="gain-{esc(track.name)}"><thead><tr>{"".join(head)}</tr></thead>\n'
-            f'<tbody>\n{chr(10).join(body)}\n</tbody></table>')
-
-
-def compute_table(track: Track) -> str:
-    """One line per (row, task) with a number: parameters, training FLOPs, time, memory, device, precision."""
-    lines = []
-    for r in track.rows:
-        for t in track.tasks:
-            c = r.cells[t]
-            if c.mean is None:
-                continue
-            def num(v: float | None, text: str, why: str) -> str:
-                return _missing_td(why) if v is None else f'<td class="num" data-v="{v!r}">{esc(text)}</td>'
-            lines.append(
-                f'<tr><td data-v="{esc(r.model)}">{esc(r.model)}</td><td data-v="{esc(r.backbone)}">{esc(r.backbone)}</td>'
-                f'<td data-v="{esc(t)}">{esc(t)}</td><td class="num" data-v="{c.mean!r}">{pct(c.mean)}</td>'
-                + num(c.n_params_trainable, human(c.n_params_trainable), "seeds differ in parameter count")
-                + num(c.n_params_total, human(c.n_params_total), "seeds differ in parameter count")
-                + num(c.train_flops, human(c.train_flops), "not recorded: these runs predate the harness's FLOP count")
-                + num(c.train_time_s, f"{c.train_time_s:.1f}" if c.train_time_s is not None else "", "not recorded")
-                + num(c.peak_mem_mb, f"{c.peak_mem_mb:.0f}" if c.peak_mem_mb is not None else "", "not recorded")
-                + f'<td data-v="{esc(", ".join(r.meta["device"]))}">{_list(r.meta["device"])}</td>'
-                + (f'<td data-v="{esc(c.precision)}">{esc(c.precision)}</td>' if c.precision else _missing_td("not recorded"))
-                + "</tr>")
-    if not lines:
-        return '<p class="small">No runs in this track yet.</p>'
-    heads = [("text", "model"), ("text", "backbone"), ("text", "task"), ("num", "accuracy %"),
-             ("num", "trainable params"), ("num", "total params"), ("num", "training FLOPs"),
-             ("num", "train time (s)"), ("num", "peak memory (MB)"), ("text", "device"), ("text", "precision")]
-    head = "".join(f'<th data-type="{k}">{esc(n)}</th>' for k, n in heads)
-    return (f'<table class="lb compute" id="compute-{esc(track.name)}"><thead><tr>{head}</tr></thead>\n'
-            f'<tbody>\n{chr(10).join(lines)}\n</tbody></table>')
-
-
-def plots_html(plots: dict[str, list[tuple[str, str, str]]], track: Track) -> str:
-    """<img> of the track's Pareto plots; ``plots[track]`` = [(task, axis, relative file)]."""
-    mine = plots.get(track.name, [])
-    figs = []
-    for axis, label in (("params", "trainable parameters"), ("flops", "training FLOPs")):
-        files = [(t, f) for t, a, f in mine if a == axis]
-        if not files:
-            figs.append(f'<p class="small">accuracy against {label}: no run of this track records {label}'
-                        f"{' (runs predating the compute record)' if axis == 'flops' else ''}.</p>")
-            continue
-        for t, f in files:
-            figs.append(f'<figure class="plot" data-axis="{axis}"><img src="{esc(f)}" alt="{esc(f"test accuracy against {label} on {t}, Pareto front dashed")}">'
-                        f"<figcaption>{esc(t)}: accuracy against {esc(label)}; dashed = Pareto front "
-                        "(no other row has both fewer and more accurate)</figcaption></figure>")
-    return f'<div class="charts">{"".join(figs)}</div>'
+    return (f'<div class="scroll"><table class="lb" id="table-{esc(track.name)}"><thead><tr>{"".join(head)}</tr></thead>\n'
+            f'<tbody>\n{chr(10).join(body)}\n</tbody></table></div>')
 
 
 def definitions_html(board: Leaderboard) -> str:
@@ -418,15 +345,36 @@ def definitions_html(board: Leaderboard) -> str:
     return f'<section id="definitions"><h2>Definitions</h2><dl class="meta defs">{items}</dl></section>'
 
 
-def render_index(board: Leaderboard, data_json: str, plots: dict[str, list[tuple[str, str, str]]] | None = None) -> str:
+def _headline_html(headline) -> str:
+    if headline is None:
+        return ('<p class="small" id="headline-none">No headline figure: no pretrained row has a gain over its '
+                "random-init control in these results.</p>")
+    return (f'<figure class="headline" id="headline"><img src="{esc(headline.file)}" alt="{esc(headline.alt)}">'
+            f"<figcaption>{esc(headline.caption)}</figcaption></figure>")
+
+
+def render_index(board: Leaderboard, data_json: str, plots: dict[str, list[tuple[str, str, str]]] | None = None,
+                 headline=None, claims_html: str = "") -> str:
+    """The index: what this is, the headline figure and the ranking first; claims, then each track's details.
+
+    ``headline``: an object with ``file`` (relative path of the figure), ``caption`` and ``alt``, or None."""
+    from .details import gain_table, compute_table, plots_html
+
     plots = plots or {}
-    sections = []
+    ranking, empty, details = [], [], []
     for track in board.tracks:
         declared = ", ".join(track.declared_tasks) or "none"
-        sections.append(
-            f'<section id="track-{esc(track.name)}"><h2>{esc(track.title)}</h2>'
-            f'<p class="note">{esc(track.note)} Task set ({esc(track.task_set_from)}): {esc(declared)}.</p>'
-            f"{track_table(track)}"
+        if not track.rows:  # an empty track is one line, not three empty sections
+            empty.append(f'<p class="small empty-track" id="track-{esc(track.name)}"><b>{esc(track.title)}</b> track: '
+                         f"no runs yet ({esc(track.note)})</p>")
+            continue
+        ranking.append(
+            f'<section id="track-{esc(track.name)}"><h2>Ranking: {esc(track.title)}</h2>'
+            f'<p class="small">{esc(track.note)} Task set ({esc(track.task_set_from)}): {esc(declared)}. '
+            f'Details below: <a href="#details-{esc(track.name)}">gain over controls, compute, cost</a>.</p>'
+            f"{track_table(track)}</section>")
+        details.append(
+            f'<section id="details-{esc(track.name)}"><h2>Details: {esc(track.title)}</h2>'
             f'<h3 id="gain-title-{esc(track.name)}">Transfer gain over controls ({esc(track.title)})</h3>'
             '<p class="small">Pretrained minus control in percentage points, over matched seeds, with the paired 95% '
             "bootstrap interval; green = the interval excludes 0 in favour of pretraining, red = against. A missing "
@@ -436,121 +384,23 @@ def render_index(board: Leaderboard, data_json: str, plots: dict[str, list[tuple
             f'<h3>Accuracy against cost ({esc(track.title)})</h3>{plots_html(plots, track)}</section>')
     sources = ", ".join(board.sources) or "none"
     notes = "".join(f'<p class="small warn">{esc(n)}</p>' for n in board.notes)
+    efficiency = ('<a href="efficiency.html">data efficiency</a>; ' if board.data_efficiency else "")
     body = (
         "<h1>fptbench leaderboard</h1>\n"
         '<p class="note">Cross-modal transfer of pretrained transformers (Lu et al. 2021, "Pretrained Transformers as '
-        "Universal Computation Engines\"). Every number is read from the harness's Parquet results: test accuracy in "
-        "percent, mean over seeds with its 95% bootstrap interval over seeds in brackets (\u201cone seed\u201d: a "
-        "single seed gives no interval), n seeds. Click a column header to sort.</p>\n"
-        f'<p class="small">{board.n_runs} run(s); sources: {esc(sources)}. '
+        "Universal Computation Engines\"): test accuracy in percent, mean over seeds [95% bootstrap interval over "
+        "seeds], n seeds, read from the harness's Parquet results. Click a column header to sort.</p>\n"
+        f'<div class="hero">{_headline_html(headline)}</div>\n'
+        + "\n".join(ranking) + "".join(empty)
+        + f'<p class="small">{board.n_runs} run(s); sources: {esc(sources)}. '
         "\u2014 marks a missing cell (hover for why); \u2020 marks a qualified number (hover); \u2248 marks rows whose "
         "rank intervals overlap a neighbour's. Rows marked <em>submitted by</em> come from a submission file and stay "
         "marked until the harness reruns them. "
-        'Data: <a href="leaderboard.json">leaderboard.json</a>; '
-        '<a href="efficiency.html">data efficiency</a>; <a href="#definitions">definitions</a>.</p>\n'
-        + notes
-        + "\n".join(sections)
+        f'Data: <a href="leaderboard.json">leaderboard.json</a>; {efficiency}<a href="#definitions">definitions</a>.</p>\n'
+        + notes + claims_html
+        + "\n".join(details)
         + definitions_html(board)
         + f'\n<script type="application/json" id="leaderboard-data">{json_for_script(data_json)}</script>\n'
         + f"<script>{SORT_JS}</script>"
     )
     return page("fptbench leaderboard", body)
-
-
-def render_efficiency(board: Leaderboard, plots: dict[str, str]) -> str:
-    """The data-efficiency page: accuracy against train_fraction per task, pretrained vs control."""
-    tasks = sorted({p.task for p in board.data_efficiency})
-    parts = ['<p><a href="index.html">\u2190 leaderboard</a></p><h1>Data efficiency</h1>',
-             '<p class="note">Test accuracy (%) against the fraction of the training split a run trained on (budget '
-             "field <code>train_fraction</code>: a fixed, seeded, nested subset of the task's training split, the same "
-             "for every model and seed). Pretrained rows beside their controls; bars are 95% bootstrap intervals over "
-             "seeds. Run a point with <code>fptbench run --task T --model M --budget train_fraction=0.1</code>.</p>"]
-    if not tasks:
-        parts.append('<p class="small" id="no-efficiency">No run with a train_fraction below 1 yet: run e.g. '
-                     "<code>fptbench run --task mnist --model fpt --budget train_fraction=0.1</code> and its control "
-                     "<code>fptbench run --task mnist --model random-frozen --budget train_fraction=0.1</code>.</p>")
-    for t in tasks:
-        pts = [p for p in board.data_efficiency if p.task == t]
-        img = plots.get(t)
-        fig = (f'<figure class="plot"><img src="{esc(img)}" alt="{esc(f"accuracy against training fraction on {t}")}">'
-               f"<figcaption>{esc(t)}</figcaption></figure>") if img else ""
-        rows = "".join(
-            f'<tr><td>{esc(p.model)}</td><td>{esc(p.backbone)}</td><td>{esc(p.profile)}</td>'
-            f'<td class="num" data-v="{p.fraction!r}">{p.fraction:g}</td>'
-            f'<td data-v="{esc(p.precision or "")}">{esc(p.precision or DASH)}</td>'
-            + (f'<td class="num" data-v="{p.mean!r}">{pct(p.mean)}<small class="ci">{esc(ci_text(p.ci95, p.n))}</small>'
-               f"<small> n={p.n}</small></td>" if p.mean is not None else _missing_td("no finished seed"))
-            + "</tr>" for p in pts)
-        parts.append(f'<section id="eff-{esc(t)}"><h2>{esc(t)}</h2>{fig}'
-                     f'<table class="lb efficiency"><thead><tr><th data-type="text">model</th><th data-type="text">backbone</th>'
-                     f'<th data-type="text">profile</th><th data-type="num">train fraction</th><th data-type="text">precision</th>'
-                     f'<th data-type="num">accuracy %</th>'
-                     f"</tr></thead><tbody>{rows}</tbody></table></section>")
-    parts.append(f"<script>{SORT_JS}</script>")
-    return page("data efficiency \u2014 fptbench leaderboard", "".join(parts))
-
-
-# -- per-row pages -----------------------------------------------------------------------------------
-def svg_curves(task: str, metric: str, curves: pd.DataFrame, seeds: dict[str, int], width: int = 380,
-               height: int = 220) -> str:
-    """Validation metric against steps, one polyline per seed, as self-contained inline SVG."""
-    left, right, top, bottom = 46, 10, 12, 34
-    pw, ph = width - left - right, height - top - bottom
-    if curves.empty:
-        return f'<p class="small">No curve recorded for {esc(task)}.</p>'
-    max_step = max(1, int(curves.step.max()))
-    curves = curves.assign(value=curves.value.astype(float) * 100.0)  # percent, the unit of the whole site
-    vals = curves.value
-    vals = vals[vals.apply(math.isfinite)]
-    lo = min(0.0, float(vals.min())) if len(vals) else 0.0
-    hi = max(100.0, float(vals.max())) if len(vals) else 100.0
-
-    def xy(step: float, v: float) -> str:
-        return f"{left + pw * step / max_step:.1f},{top + ph * (1 - (v - lo) / (hi - lo)):.1f}"
-
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="{esc(f"validation {metric} of {task} against steps")}">',
-             f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="#fbfbfd" stroke="#ccc"/>']
-    for frac in (0.0, 0.5, 1.0):
-        y = top + ph * (1 - frac)
-        parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" font-size="10" text-anchor="end">{lo + frac * (hi - lo):.0f}%</text>')
-    parts.append(f'<text x="{left}" y="{height - 18}" font-size="10">0</text>')
-    parts.append(f'<text x="{left + pw}" y="{height - 18}" font-size="10" text-anchor="end">{max_step}</text>')
-    parts.append(f'<text x="{left + pw / 2:.0f}" y="{height - 4}" font-size="10" text-anchor="middle">step</text>')
-    for run_id, g in curves.groupby("run_id", sort=True):
-        g = g[g.value.apply(lambda v: math.isfinite(float(v)))]
-        if g.empty:
-            continue
-        seed = seeds.get(str(run_id), 0)
-        color = PALETTE[seed % len(PALETTE)]
-        pts = " ".join(xy(float(s), float(v)) for s, v in zip(g.step, g.value))
-        parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="1.6" points="{pts}">'
-                     f"<title>{esc(f'seed {seed}')}</title></polyline>")
-        if len(g) == 1:  # a one-point curve draws no line: mark the point
-            x, y = xy(float(g.step.iloc[0]), float(g.value.iloc[0])).split(",")
-            parts.append(f'<circle cx="{x}" cy="{y}" r="3" fill="{color}"><title>{esc(f"seed {seed}")}</title></circle>')
-    parts.append("</svg>")
-    shown = sorted({seeds.get(str(r), 0) for r in curves.run_id.unique()})
-    legend = ", ".join(f'<span style="color:{PALETTE[s % len(PALETTE)]}">seed {s}</span>' for s in shown)
-    return "".join(parts) + f'<div class="small">{legend}</div>'
-
-
-def render_row_page(row: Row, track: Track, curves: pd.DataFrame, seeds: dict[str, int]) -> str:
-    charts = []
-    for t in track.tasks:
-        cell = row.cells[t]
-        sub = curves[curves.run_id.isin(cell.run_ids)]
-        value = (f"test {esc(cell.metric)} {pct(cell.mean)}% {esc(ci_text(cell.ci95, cell.n))}"
-                 + f" (n={cell.n})") if cell.mean is not None else f"missing: {esc(cell.reason)}"
-        if cell.mean is not None and cell.reason:
-            value += f" \u2014 {esc(cell.reason)}"
-        charts.append(f'<figure id="curve-{esc(t)}"><figcaption><b>{esc(t)}</b>: {value}</figcaption>'
-                      f"{svg_curves(t, cell.metric, sub, seeds) if cell.run_ids else ''}</figure>")
-    badge = _badges(row)
-    body = (f'<p><a href="../index.html">\u2190 leaderboard</a></p>'
-            f"<h1>{esc(row.model)}{badge}</h1>"
-            f'<p class="note">track: {esc(track.title)}; backbone {esc(row.backbone)}; profile {esc(row.profile_label)}; '
-            f"mean rank: {esc(fmt(row.mean_rank, 2)) or DASH} {esc(ci_text(row.rank_ci95, 0, 2))} ({esc(row.mean_rank_reason)}); "
-            f"normalized mean: {esc(pct(row.norm_mean)) or DASH}</p>"
-            f"{meta_dl(row)}<h2>Validation curves</h2><div class=\"charts\">{''.join(charts)}</div>")
-    return page(f"{row.model} \u2014 fptbench leaderboard", body)

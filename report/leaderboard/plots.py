@@ -20,7 +20,10 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from .data import EfficiencyPoint, Track  # noqa: E402
 
-PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f")
+# 18 distinct colours (tab10, then tab20's light halves): up to 18 rows per plot never share one
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f",
+           "#bcbd22", "#aec7e8", "#ff9896", "#98df8a", "#c5b0d5", "#ffbb78", "#c49c94", "#f7b6d2", "#9edae5")
+MARKERS = ("o", "s", "^", "D", "v", "P")  # beyond the palette, a marker tells rows apart
 RC = {"svg.hashsalt": "fptbench-leaderboard", "svg.fonttype": "none", "font.size": 8}
 
 
@@ -54,13 +57,19 @@ def _svg(fig: Figure) -> str:
 
 def cost_points(track: Track, task: str, axis: str) -> list[Point]:
     """One point per row with a number on ``task``: (trainable params | training FLOPs, mean accuracy)."""
+    from .html import row_label
+
     out = []
+    seen: dict[str, int] = {}
     for row in track.rows:
         c = row.cells[task]
         cost = c.n_params_trainable if axis == "params" else c.train_flops
         if c.mean is None or cost is None or cost <= 0:
             continue
-        label = f"{row.model} ({row.backbone}, {row.profile_label})"
+        label = row_label(row)
+        seen[label] = seen.get(label, 0) + 1
+        if seen[label] > 1:  # rows that differ only in what a label leaves out (e.g. other options, source)
+            label = f"{label} #{seen[label]}"
         out.append(Point(label, float(cost), c.mean, tuple(c.ci95) if c.ci95 else None))  # type: ignore[arg-type]
     return out
 
@@ -71,12 +80,12 @@ def pareto_svg(points: list[Point], title: str, xlabel: str) -> str:
         fig = Figure(figsize=(5.2, 3.4))
         ax = fig.add_subplot()
         for i, p in enumerate(points):
-            color = PALETTE[i % len(PALETTE)]
+            color, marker = PALETTE[i % len(PALETTE)], MARKERS[(i // len(PALETTE)) % len(MARKERS)]
             if p.ci95:
-                ax.errorbar([p.cost], [p.acc], yerr=[[p.acc - p.ci95[0]], [p.ci95[1] - p.acc]], fmt="o", color=color,
+                ax.errorbar([p.cost], [p.acc], yerr=[[p.acc - p.ci95[0]], [p.ci95[1] - p.acc]], fmt=marker, color=color,
                             ms=5, capsize=2, label=p.label)
             else:
-                ax.plot([p.cost], [p.acc], "o", color=color, ms=5, label=p.label + " (one seed)")
+                ax.plot([p.cost], [p.acc], marker, color=color, ms=5, label=p.label + " (one seed)")
         front = [points[i] for i in pareto_front([(p.cost, p.acc) for p in points])]
         if front:
             xs = [p.cost for p in front]
@@ -88,7 +97,7 @@ def pareto_svg(points: list[Point], title: str, xlabel: str) -> str:
         ax.set_ylabel("test accuracy (%)")
         ax.set_title(title)
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=6, loc="best")
+        ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)  # beside, never over the data
         return _svg(fig)
 
 

@@ -109,6 +109,7 @@ class Row:
     controls: list[str] = field(default_factory=list)  # control models it is paired with
     mean_gain: float | None = None  # mean gain over declared tasks vs the primary control (complete only)
     verification: str | None = None  # submitted rows: submitted | verified | contradicted
+    lr: float | None = None  # the learning rate a grid set (a budget change); None: the profile's own per task
 
 
 @dataclass

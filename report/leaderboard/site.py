@@ -8,6 +8,7 @@ committed site be checked against a regeneration.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -17,7 +18,8 @@ from benchmark.hashing import sha256_text
 from benchmark.results import read_table
 
 from .data import Leaderboard, build_leaderboard
-from .html import render_efficiency, render_index, render_row_page
+from .html import render_index
+from .pages import render_efficiency, render_row_page
 from .plots import cost_points, efficiency_svg, pareto_svg
 
 MARKER = ".fptbench-leaderboard"
@@ -49,10 +51,13 @@ def build_site(results: Iterable[Path | str], out: Path | str) -> tuple[Leaderbo
         cost_plots, eff_plots = _write_plots(board, tmp / "plots")
         written += [out / "plots" / f for fs in cost_plots.values() for _, _, f in fs]
         written += [out / f for f in eff_plots.values()]
-        index_html = render_index(board, data_json, cost_plots)
-        from report.claims.html import insert_claims_section  # the paper's claims, checked (report/claims/)
+        headline = _write_headline(board, curves, tmp / "plots")
+        if headline is not None:
+            written.append(out / headline.file)
+        from report.claims.html import claims_section  # the paper's claims, checked (report/claims/)
 
-        index_html = insert_claims_section(index_html, runs, str(results[0]) if results else "RESULTS")
+        claims = claims_section(runs, str(results[0]) if results else "RESULTS") if len(runs) else ""
+        index_html = render_index(board, data_json, cost_plots, headline, claims)  # claims below the ranking
         (tmp / "index.html").write_text(index_html, encoding="utf-8")
         (tmp / "efficiency.html").write_text(render_efficiency(board, eff_plots), encoding="utf-8")
         (tmp / "leaderboard.json").write_text(data_json + "\n", encoding="utf-8")
@@ -65,6 +70,24 @@ def build_site(results: Iterable[Path | str], out: Path | str) -> tuple[Leaderbo
                 (tmp / "models" / f"{row.slug}.html").write_text(page, encoding="utf-8")
                 written.append(out / "models" / f"{row.slug}.html")
     return board, written
+
+
+@dataclass(frozen=True)
+class _HeadlineFile:
+    file: str  # relative to the site
+    caption: str
+    alt: str
+
+
+def _write_headline(board: Leaderboard, curves, plots_dir: Path) -> _HeadlineFile | None:
+    """The headline figure (report/leaderboard/headline.py) as plots/headline.svg."""
+    from .headline import headline
+
+    h = headline(board, curves)
+    if h is None:
+        return None
+    (plots_dir / "headline.svg").write_text(h.svg, encoding="utf-8")
+    return _HeadlineFile("plots/headline.svg", h.caption, h.alt)
 
 
 def _plot_name(*parts: str) -> str:
