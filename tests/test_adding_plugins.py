@@ -98,7 +98,7 @@ def test_one_per_run_table_builder() -> None:
     offenders = []
     for layer in ("benchmark", "report", "tasks", "baselines"):
         for path in sorted((ROOT / layer).rglob("*.py")):
-            if path == VIEW or "claims" in path.parts:  # report/claims/ is migrated separately (issue 24)
+            if path == VIEW:
                 continue
             names = defined_functions(path) & set(PER_RUN_BUILDERS)
             if names:
