@@ -17,7 +17,8 @@ from benchmark.atomic import atomic_dir
 from benchmark.errors import FptError
 from benchmark.results import read_table
 
-from .compute import absence_reasons, compute_all
+from .cells import compute_all
+from .reasons import absence_reasons
 from .coverage import coverage_lines
 from .formats import FORMATS, NO_RESULTS, ReportData, get_format
 from .specs import all_tables, get_table

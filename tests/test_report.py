@@ -408,7 +408,7 @@ def test_a_backbone_pinned_by_a_row_does_not_form_its_own_group():
     from report.specs import get_table
 
     spec = get_table("modality")
-    rec = pd.DataFrame({"model": ["fpt", "fpt"], "options": [{}, {}], "task": ["bit-xor", "bit-xor"],
+    rec = pd.DataFrame({"model": ["fpt", "fpt"], "options": [{}, {}], "options_key": ["{}", "{}"], "task": ["bit-xor", "bit-xor"],
                         "profile": ["cpu", "cpu"], "backbone": ["minilm-l6", "dinov2-s"],
                         "stand_in_for": ["", ""]})
     assert [g.backbone for g in groups_for(spec, rec)] == ["minilm-l6"]

@@ -286,9 +286,9 @@ def test_modality_and_ablation_specs_are_report_tables_that_cover_the_papers_row
         ours = {r.paper_row for r in spec.rows if r.paper_row}
         for row in spec.rows:
             assert row.model in MODELS.names(), row
-            opts = dict(row.options or ())
+            opts = json.loads(row.options or "{}")  # a row holds its options as their key (runview.options_key)
             if "preset" in opts:
-                assert opts["preset"].strip('"') in presets
+                assert opts["preset"] in presets
         assert {(spec.paper_table, r) for r in ours} <= paper
         assert {r for t, r in paper if t == spec.paper_table} <= ours
     rows = {s.name: s for s in table_specs("vit-base", "paper")}["modality"].rows
