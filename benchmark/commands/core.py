@@ -33,7 +33,8 @@ def cmd_tasks(a: argparse.Namespace) -> int:
         rows.append({"name": name, "version": s.version, "modality": s.modality, "input": s.input_kind,
                      "input_dim": s.input_dim, "seq_len": s.seq_len, "outputs": f"{s.output_tokens}x{s.output_dim}",
                      "splits": {k: v.size for k, v in s.splits.items()}, "metric": s.metric, "threshold": s.threshold,
-                     "status": "ready" if ok else f"needs data: {how}"})
+                     "status": "ready" if ok else (f"BAD data: run `{how}`" if how.endswith("--force")
+                                                   else f"needs data: {how}")})
     if a.json:
         print(json.dumps(rows, indent=2))
     else:
@@ -44,16 +45,16 @@ def cmd_tasks(a: argparse.Namespace) -> int:
 
 
 def parse_budget(items: list[str] | None) -> dict:
-    from dataclasses import fields
-
+    """``--budget KEY=VALUE`` items, each typed by its Budget field (refused in one line otherwise)."""
     from ..errors import FptError
     from ..profiles import Budget
 
-    known = {f.name: f.type for f in fields(Budget)}
-    out = parse_options(items)
-    for key in out:
-        if key not in known:
-            raise FptError(f"--budget '{key}' is not a budget field; choose from {', '.join(known)}")
+    out = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise FptError(f"--budget '{item}' is not KEY=VALUE, e.g. --budget eval_every=50")
+        out[key.strip()] = Budget.parse_field(key.strip(), value)
     return out
 
 
@@ -75,14 +76,16 @@ def _run_args(p: argparse.ArgumentParser) -> None:
 @command("run", "train and evaluate one (task, model, seed); resumes or skips when rerun")
 @args(_run_args)
 def cmd_run(a: argparse.Namespace) -> int:
-    from ..results import read_table
-    from ..runner import make_config, run
+    import pandas as pd
 
-    cfg = make_config(a.task, a.model, backbone=a.backbone, seed=a.seed, profile=a.profile, max_steps=a.max_steps,
-                      device=a.device, options=parse_options(a.option), budget_overrides=parse_budget(a.budget))
-    status = run(cfg, a.results, progress=not a.no_progress)
-    df = read_table([a.results], "runs")
-    df = df[df.run_id == cfg.run_id]
+    from ..results import run_path
+    from ..runner import plan, run
+
+    planned = plan(a.task, a.model, backbone=a.backbone, seed=a.seed, profile=a.profile, max_steps=a.max_steps,
+                   device=a.device, options=parse_options(a.option), budget_overrides=parse_budget(a.budget))
+    cfg = planned.config
+    status = run(planned, a.results, progress=not a.no_progress)
+    df = pd.read_parquet(run_path(a.results, cfg.run_id))  # this run's own rows (others may be mid-write)
     print(f"{cfg.run_id}: {status}")
     for r in df.itertuples():
         print(f"  {r.split:<5} {r.metric:<9} {r.value:.4f}")

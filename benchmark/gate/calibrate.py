@@ -123,21 +123,20 @@ def _suite_keys(profile: str) -> list[tuple[Key, tuple[int, ...]]]:
 def _train_key(v: Variant, profile: str, key: Key, seeds: tuple[int, ...], out: Path) -> None:
     from ..errors import NeedsData
     from ..model import get_adapter
-    from ..runner import adapter_for, make_config
-    from ..trainer import Trainer
+    from ..runner import backbone_arg, make_config, trainer_for
 
     for seed in v.seeds or seeds:
         try:
-            cfg = make_config(key[0], key[1], backbone=None if key[2] == "none" else key[2], seed=seed,
+            cfg = make_config(key[0], key[1], backbone=backbone_arg(key[2]), seed=seed,
                               profile=profile, options=dict(v.options))
         except NeedsData:
             return
         if v.budget:
             cfg = dataclasses.replace(cfg, budget=dataclasses.replace(cfg.budget, **v.budget(cfg.budget)))
-        adapter = get_adapter(cfg.model, None if cfg.backbone == "none" else cfg.backbone, **cfg.model_options)
+        adapter = get_adapter(cfg.model, backbone_arg(cfg.backbone), **cfg.model_options)
         if v.adapter_patch:
             v.adapter_patch(adapter)
-        trainer = Trainer(cfg, out, progress=False, adapter=adapter_for(cfg, adapter))
+        trainer = trainer_for(cfg, out, progress=False, adapter=adapter)
         if v.trainer_patch:
             v.trainer_patch(trainer)
         with pinned_threads(v.threads):
