@@ -14,7 +14,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from test_submit import members, packed, reseal, sweep, write_zip  # noqa: F401  (fixtures)
+import test_submit
+from test_submit import members, reseal, write_zip
 
 from benchmark import submission
 from benchmark.cli import main
@@ -23,6 +24,9 @@ from benchmark.errors import FptError
 from benchmark.results import read_table
 from benchmark.submission import MANIFEST, import_submission, load
 from benchmark.submission.rerun import pick_sample, verify_submission
+
+
+sweep, packed = test_submit.sweep, test_submit.packed  # the same fixtures: a real two-run sweep, packed
 
 
 def _tables(files: dict[str, bytes], kind: str) -> dict[str, list[dict]]:
