@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from ..config import RunConfig
 from ..errors import FptError
 from ..hashing import sha256_json
-from ..results import CURVES_SCHEMA, RUNS_SCHEMA
+from ..results import CURVES_SCHEMA, RUNS_SCHEMA, complete, older_schema
 from .format import (FORMAT, FORMAT_VERSION, MANIFEST, MANIFEST_KEYS, MAX_COMPRESSION_RATIO, MAX_CONFIG_STRING,
                      MAX_CURVE_ROWS, MAX_FILE_BYTES, MAX_MANIFEST_BYTES, MAX_MEMBER_BYTES, MAX_MEMBERS, MAX_RUN_ROWS,
                      MAX_STRING, MAX_TOTAL_BYTES, MEMBER_RE, SHA256_RE, _reject, _walk_strings, check_name,
@@ -155,7 +155,7 @@ def _read_parquet(path: Path, member: str, data: bytes, schema: pa.Schema, max_r
         # Footer first: schema, row count and uncompressed size are checked before any data page is
         # decoded, so a small file cannot expand into gigabytes of rows or strings.
         meta = pq.ParquetFile(pa.BufferReader(data)).metadata
-        if not meta.schema.to_arrow_schema().equals(schema, check_metadata=False):
+        if not older_schema(meta.schema.to_arrow_schema(), "runs" if schema is RUNS_SCHEMA else "curves"):
             got = [(f.name, str(f.type)) for f in meta.schema.to_arrow_schema()]
             raise _reject(path, f"{member} does not match the results schema (columns {got[:6]}...); "
                                 "pack it with `fptbench submit` from this version")
@@ -167,10 +167,10 @@ def _read_parquet(path: Path, member: str, data: bytes, schema: pa.Schema, max_r
         table = pq.read_table(pa.BufferReader(data))
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise _reject(path, f"{member} is not a readable Parquet file ({str(exc)[:120]})") from exc
-    if not table.schema.equals(schema, check_metadata=False) or table.num_rows != meta.num_rows:
+    if not table.schema.equals(meta.schema.to_arrow_schema(), check_metadata=False) or table.num_rows != meta.num_rows:
         raise _reject(path, f"{member} contradicts its own footer (schema or row count)")
     _check_strings(path, member, table)
-    return table
+    return complete(table, "runs" if schema is RUNS_SCHEMA else "curves")
 
 
 def _check_run(path: Path, run_id: str, runs: pa.Table, curves: pa.Table, declared: Any) -> None:
