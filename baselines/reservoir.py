@@ -125,6 +125,7 @@ class Reservoir(ModelAdapter):
                     "feature_cache": Option(bool, "cache the frozen body's features (default true)"),
                     "cache_mb": Option(float, "feature cache size in MB (default 1024)", positive=True),
                     **PRETRAIN_OPTIONS}
+    options_note = "it is always output-only: no preset or train_* flags"
 
     def _inner(self) -> TransformerAdapter:
         body = str(self.options.get("body", "fpt"))

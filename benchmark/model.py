@@ -93,6 +93,7 @@ class ModelAdapter(abc.ABC):
     #: The options this adapter takes (``--option KEY=VALUE``), typed. None: undeclared (an older
     #: third-party adapter): its options are recorded as given and the adapter checks them itself.
     option_specs: ClassVar[dict[str, Option] | None] = None
+    options_note: ClassVar[str] = ""  # appended when an unknown option is refused (e.g. why a flag does not apply)
 
     def __init__(self, backbone: str | None = None, **options: Any) -> None:
         self.backbone = (backbone or self.default_backbone) if self.uses_backbone else None
@@ -107,7 +108,8 @@ class ModelAdapter(abc.ABC):
         unknown = sorted(set(options) - set(cls.option_specs))
         if unknown:
             known = ", ".join(sorted(cls.option_specs)) or "none"
-            raise FptError(f"unknown option {unknown[0]!r} for model '{name}'; its options are: {known}")
+            note = f" ({cls.options_note})" if cls.options_note else ""
+            raise FptError(f"unknown option {unknown[0]!r} for model '{name}'{note}; its options are: {known}")
         return {k: cls.option_specs[k].parse(f"model '{name}' option {k}", v) for k, v in options.items()}
 
     @abc.abstractmethod
