@@ -94,6 +94,10 @@ class ModelAdapter(abc.ABC):
     #: third-party adapter): its options are recorded as given and the adapter checks them itself.
     option_specs: ClassVar[dict[str, Option] | None] = None
     options_note: ClassVar[str] = ""  # appended when an unknown option is refused (e.g. why a flag does not apply)
+    # The control models a row of this adapter is compared with (first = the primary one): a pretrained
+    # transformer declares the same architecture at random init and the body-free controls, and the
+    # leaderboard reports its transfer gain over each. Declared here, never guessed from ``family``.
+    controls: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, backbone: str | None = None, **options: Any) -> None:
         self.backbone = (backbone or self.default_backbone) if self.uses_backbone else None
@@ -128,7 +132,7 @@ class ModelAdapter(abc.ABC):
         }
 
 
-MODELS: Registry[type[ModelAdapter]] = Registry("model", "fptbench.models", declared_builtins=True)
+MODELS: Registry[type[ModelAdapter]] = Registry("model", "fptbench.models", declared_builtins=True, of=ModelAdapter)
 
 
 def register_model(name: str):
@@ -144,9 +148,7 @@ def register_model(name: str):
 
 
 def get_adapter(name: str, backbone: str | None = None, **options: Any) -> ModelAdapter:
-    cls = MODELS.get(name)
-    if not (isinstance(cls, type) and issubclass(cls, ModelAdapter)):
-        raise FptError(f"'{name}' is not a fptbench ModelAdapter subclass; subclass benchmark.model.ModelAdapter")
+    cls = MODELS.get(name)  # the registry checked it is a ModelAdapter subclass
     if not cls.name:
         cls.name = name
     if backbone is not None and not cls.uses_backbone:
