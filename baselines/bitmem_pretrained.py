@@ -38,7 +38,7 @@ from typing import Any
 from benchmark.atomic import atomic_dir
 from benchmark.errors import FptError
 from benchmark.hashing import sha256_file
-from benchmark.model import register_model
+from benchmark.model import Option, register_model
 from benchmark.paths import cache_dir
 
 from .backbones import get_backbone
@@ -106,6 +106,13 @@ def pretrained_body_weights(backbone: str, profile: str = "cpu", seed: int = 0, 
     return entry / "body.safetensors", manifest, True
 
 
+PRETRAIN_OPTIONS = {
+    "pretrain_steps": Option(int, "steps of the bit-memory pretraining (default: its profile's)", positive=True),
+    "pretrain_profile": Option(str, "the profile the pretraining runs under (default: the run's)"),
+    "pretrain_seed": Option(int, "seed of the pretraining run (default 0)"),
+}
+
+
 @register_model("bit-memory-pretrained")
 class BitMemoryPretrained(TransformerAdapter):
     family = "frozen-bitmemory-pretrained-transformer"
@@ -114,6 +121,7 @@ class BitMemoryPretrained(TransformerAdapter):
                    "cached by config hash), then frozen like FPT.")
     pretrained = False  # the architecture is built randomly, then the harness's own checkpoint is loaded
     run_profile: str | None = None  # set by the harness (benchmark.runner.adapter_for) to the run's profile
+    option_specs = {**TransformerAdapter.option_specs, **PRETRAIN_OPTIONS}  # type: ignore[dict-item]
 
     def _pretrain_args(self) -> dict[str, Any]:
         steps = self.options.get("pretrain_steps")

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from benchmark.errors import FptError
-from benchmark.model import ModelAdapter, register_model
+from benchmark.model import ModelAdapter, Option, register_model
 from benchmark.task import TaskSpec
 
 from .layers import InputLayer, ReadHead
@@ -83,6 +83,7 @@ class _Control(ModelAdapter):
 class NoBody(_Control):
     family = "control-no-body"
     description = "Control: the input layer straight to the read-out head, no transformer body (trained from scratch)."
+    option_specs = {"d_model": Option(int, "width of the input layer and head", positive=True)}
 
     def build(self, spec: TaskSpec, seed: int) -> nn.Module:
         return NoBodyModel(spec, self._int_option("d_model", DEFAULT_D_MODEL), torch.Generator().manual_seed(seed))
@@ -93,6 +94,8 @@ class OneAttention(_Control):
     family = "control-one-attention"
     description = ("Control: one trainable self-attention layer with learned positions between the input layer and "
                    "the head, in the spirit of Tan et al. 2024 (trained from scratch).")
+    option_specs = {"d_model": Option(int, "width of the attention layer", positive=True),
+                    "heads": Option(int, "attention heads (must divide d_model)", positive=True)}
 
     def build(self, spec: TaskSpec, seed: int) -> nn.Module:
         d = self._int_option("d_model", DEFAULT_D_MODEL)

@@ -25,14 +25,14 @@ import torch
 from torch import nn
 
 from benchmark.errors import FptError
-from benchmark.model import ModelAdapter, register_model
+from benchmark.model import ModelAdapter, Option, register_model
 from benchmark.task import TaskSpec
 
 from .backbones import get_backbone
 from .body import Body
 from .freeze import EVERYTHING, FPT_DEFAULT, Trainable, apply_trainable, set_trainable
 from .layers import INPUT_LAYER_NOTE, InputLayer, ReadHead
-from .presets import preset_requires_pos, preset_trainable
+from .presets import PRESETS, preset_requires_pos, preset_trainable
 
 
 class TransferModel(nn.Module):
@@ -58,6 +58,11 @@ class TransformerAdapter(ModelAdapter):
     #: How reports name the kind of model (the Table 1 column it belongs to); recorded in ``info()``.
     kind_label: ClassVar[str] = ""
     strict_pos: ClassVar[bool] = False  # explicit presets refuse inapplicable flags; defaults adapt
+    option_specs: ClassVar[dict[str, Option] | None] = {
+        **{f"train_{g}": Option(bool, f"train the {g} parameters (overrides the default)") for g in Trainable().to_dict()},
+        "preset": Option(str, "a named freeze preset (baselines/presets.py)", choices=tuple(PRESETS)),
+        "extend_positions": Option(bool, "extend the position table to the task's sequence length"),
+    }
 
     def flags(self) -> Trainable:
         base = preset_trainable(self.options, self.trainable)  # option preset=NAME (baselines/presets.py)

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from benchmark.errors import FptError
-from benchmark.model import ModelAdapter, register_model
+from benchmark.model import ModelAdapter, Option, register_model
 from benchmark.task import TaskSpec
 
 from .layers import InputLayer, ReadHead
@@ -119,6 +119,9 @@ class LSTM(ModelAdapter):
     description = ("3-layer unidirectional LSTM, fully trained (the paper's LSTM row; lr 3e-4). Default: fused "
                    "nn.LSTM without the reference's per-step layer norms; --option layer_norm=true for theirs.")
     default_lr = 3e-4
+    option_specs = {"hidden": Option(int, "hidden size (default 768)", positive=True),
+                    "layers": Option(int, "LSTM layers (default 3)", positive=True),
+                    "layer_norm": Option(bool, "the reference's per-step layer norms (default false)")}
     uses_backbone = False
     default_backbone = None
 

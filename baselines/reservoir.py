@@ -35,9 +35,10 @@ import torch
 from torch import nn
 
 from benchmark.errors import FptError
-from benchmark.model import ModelAdapter, get_adapter, register_model
+from benchmark.model import ModelAdapter, Option, get_adapter, register_model
 from benchmark.task import TaskSpec
 
+from .bitmem_pretrained import PRETRAIN_OPTIONS
 from .fpt import TransferModel, TransformerAdapter
 from .layers import last_positions
 
@@ -120,6 +121,11 @@ class Reservoir(ModelAdapter):
     family = "reservoir-transformer"
     description = ("output-only ablation with cached features: frozen eval-mode input layer and body, only the "
                    "read-out trains (option body=fpt|random-frozen|statistics-only|bit-memory-pretrained).")
+    option_specs = {"body": Option(str, "the adapter whose body is frozen (default fpt)", choices=BODY_ADAPTERS),
+                    "feature_cache": Option(bool, "cache the frozen body's features (default true)"),
+                    "cache_mb": Option(float, "feature cache size in MB (default 1024)", positive=True),
+                    **PRETRAIN_OPTIONS}
+    options_note = "it is always output-only: no preset or train_* flags"
 
     def _inner(self) -> TransformerAdapter:
         body = str(self.options.get("body", "fpt"))

@@ -49,13 +49,27 @@ class ArrayTask(Task):
         return np.sort(order[:k])
 
     def available(self) -> tuple[bool, str]:
-        from .data import NeedsData, prepared_dir
+        from .data import DataDamaged, NeedsData, prepared_dir
 
         try:
             prepared_dir(self.dataset)
+        except DataDamaged:
+            return False, f"fptbench data prepare {self.dataset} --force"
         except NeedsData:
             return False, f"fptbench data prepare {self.dataset}"
         return True, ""
+
+    def require_data(self) -> None:
+        """As ``Task.require_data``; a damaged prepared copy is refused with what is wrong and the fix."""
+        from .data import DataDamaged, prepared_dir
+
+        try:
+            prepared_dir(self.dataset)
+        except DataDamaged as exc:
+            raise DataDamaged(f"task '{self.spec.name}': {exc}") from None
+        except FptError:
+            pass
+        super().require_data()
 
     @abc.abstractmethod
     def arrays(self, split: str) -> tuple[np.ndarray, np.ndarray]:

@@ -35,8 +35,9 @@ from .errors import FptError
 from .model import ModelAdapter, get_adapter
 from .profiles import Budget
 from .results import CURVES_SCHEMA, RUNS_SCHEMA, read_table
+from .runner import trainer_for
 from .task import TASKS, Batch, ScoredLike, SplitSpec, Task, get_task
-from .trainer import Trainer, seeded
+from .trainer import seeded
 
 MOCK_SEQ = 24
 MOCK_EVAL = 8
@@ -108,7 +109,7 @@ def _global_rng_state() -> tuple[Any, Any]:
 def _config(task: MockTask, model: str, adapter: ModelAdapter, options: dict[str, Any], seed: int) -> RunConfig:
     return RunConfig(task=task.spec.name, task_version=task.spec.version, task_fingerprint=task.fingerprint,
                      model=model, backbone=adapter.backbone or "none", seed=seed, profile="mock",
-                     budget=MOCK_BUDGET, model_options=dict(options), device="cpu")
+                     budget=MOCK_BUDGET, model_options=dict(adapter.options), device="cpu")
 
 
 def mock_task(task_name: str) -> MockTask:
@@ -181,7 +182,7 @@ def check_task(model: str, backbone: str | None, options: dict[str, Any], mock: 
             ad = get_adapter(model, backbone, **options)
             cfg = _config(mock, model, ad, options, seed)
             try:
-                status = Trainer(cfg, Path(tmp) / attempt, progress=False, task=mock, adapter=ad).run()
+                status = trainer_for(cfg, Path(tmp) / attempt, progress=False, task=mock, adapter=ad).run()
             except FptError as exc:
                 fail(str(exc), "see the message above")
                 return

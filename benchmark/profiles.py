@@ -7,7 +7,8 @@ A profile is recorded with every result. Rules refine the base budget for a task
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from .errors import FptError
@@ -15,6 +16,13 @@ from .registry import Registry
 
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+INT_FIELDS = ("steps", "batch_size", "eval_every", "eval_batch_size", "checkpoint_every")
+BOOL_FIELDS = ("eval_at_start", "compile")
+BOOL_WORDS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 @dataclass(frozen=True)
@@ -37,16 +45,53 @@ class Budget:
     train_fraction: float = 1.0
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "eval_every", "eval_batch_size", "checkpoint_every"):
-            if getattr(self, name) <= 0:
-                raise FptError(f"budget '{name}' must be positive, got {getattr(self, name)}")
-        if not 0.0 < self.train_fraction <= 1.0:
-            raise FptError(f"budget 'train_fraction' must be in (0, 1], got {self.train_fraction}")
-        if self.precision not in PRECISIONS:
+        """Every field typed and in range, one line each: a bad budget must fail before any compute
+        (``lr=nan`` or ``grad_clip=-1`` would otherwise train, and be recorded, as a normal run)."""
+        for name in INT_FIELDS:
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                raise FptError(f"budget '{name}' must be a positive integer, got {v!r}")
+        for name in ("lr", "grad_clip"):
+            v = getattr(self, name)
+            if not _is_number(v) or not math.isfinite(v) or v <= 0:
+                raise FptError(f"budget '{name}' must be a finite number > 0, got {v!r}")
+        for name in BOOL_FIELDS:
+            if not isinstance(getattr(self, name), bool):
+                raise FptError(f"budget '{name}' must be true or false, got {getattr(self, name)!r}")
+        if not _is_number(self.train_fraction) or not 0.0 < self.train_fraction <= 1.0:
+            raise FptError(f"budget 'train_fraction' must be a number in (0, 1], got {self.train_fraction!r}")
+        if not isinstance(self.precision, str) or self.precision not in PRECISIONS:
             raise FptError(f"budget 'precision' must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def parse_field(cls, key: str, text: str) -> Any:
+        """One ``KEY=VALUE`` from the command line, typed by the field (the dataclass then checks the range).
+
+        ``true``/``false`` for flags, integers for counts (``steps=2.5`` is refused, not truncated),
+        decimal numbers for rates; unknown keys name the known ones."""
+        kinds = {f.name: f.type for f in fields(cls)}
+        if key not in kinds:
+            raise FptError(f"--budget '{key}' is not a budget field; choose from {', '.join(kinds)}")
+        kind = kinds[key] if isinstance(kinds[key], str) else kinds[key].__name__
+        value = text.strip()
+        if kind == "bool":
+            if value.lower() not in BOOL_WORDS:
+                raise FptError(f"--budget {key}={text!r} is not true or false")
+            return BOOL_WORDS[value.lower()]
+        if kind == "int":
+            try:
+                return int(value)
+            except ValueError:
+                raise FptError(f"--budget {key}={text!r} is not an integer") from None
+        if kind == "float":
+            try:
+                return float(value)
+            except ValueError:
+                raise FptError(f"--budget {key}={text!r} is not a number") from None
+        return value
 
 
 @dataclass(frozen=True)

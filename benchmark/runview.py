@@ -78,7 +78,7 @@ import pandas as pd
 from .config import RunConfig
 from .errors import FptError
 from .hashing import canonical_json
-from .profiles import Budget, expected_budget
+from .profiles import expected_budget
 
 HARNESS = "harness"
 SUBMITTED_PREFIX = "submitted:"
@@ -116,22 +116,13 @@ def submitter(source: str) -> str | None:
 
 
 def parse_config(text: Any) -> RunConfig | None:
-    """A stored config JSON back into a ``RunConfig``; None when it does not parse in this checkout.
-
-    ``RunConfig.from_json`` is the round trip when the core has it; until then one local parse.
-    """
+    """A stored config JSON back into a ``RunConfig`` (``RunConfig.from_json``, the one round trip);
+    None when it does not parse in this checkout."""
     if not isinstance(text, str) or not text:
         return None
-    from_json = getattr(RunConfig, "from_json", None)
     try:
-        if from_json is not None:
-            return from_json(text)
-        d = json.loads(text)
-        return RunConfig(task=d["task"], task_version=d["task_version"], task_fingerprint=d["task_fingerprint"],
-                         model=d["model"], backbone=d["backbone"], seed=int(d["seed"]), profile=d["profile"],
-                         budget=Budget(**d["budget"]), model_options=dict(d.get("model_options") or {}),
-                         device=d.get("device", "auto"))
-    except (FptError, TypeError, ValueError, KeyError):
+        return RunConfig.from_json(text)
+    except FptError:
         return None
 
 

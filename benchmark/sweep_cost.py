@@ -79,7 +79,7 @@ def probe_speed(job: Job, steps: int = 6) -> Speed:
     """Time ``steps`` training steps of ``job``'s configuration in a throw-away results directory."""
     from .errors import FptError
     from .executors.job import pinned_threads
-    from .trainer import Trainer
+    from .runner import trainer_for
 
     budget = replace(job.config.budget, steps=max(steps + 1, 2), eval_at_start=False, eval_every=10**9,
                      checkpoint_every=10**9)
@@ -94,7 +94,7 @@ def probe_speed(job: Job, steps: int = 6) -> Speed:
     with tempfile.TemporaryDirectory(prefix="fptbench-probe-") as tmp:
         try:
             with pinned_threads(job.resources.num_cpus if job.pin_threads else None):
-                Trainer(cfg, tmp, progress=False, on_step=on_step).run()
+                trainer_for(cfg, tmp, progress=False, on_step=on_step).run()
         except _ProbeDone:
             pass
         except FptError as exc:

@@ -25,8 +25,8 @@ def cifar_src(tmp_path):
     return write_cifar_folder(tmp_path / "src" / "cifar-10-batches-py").parent
 
 
-def status_rows(capsys) -> dict[str, dict]:
-    assert main(["data", "status", "--json"]) == 0
+def status_rows(capsys, code: int = 0) -> dict[str, dict]:
+    assert main(["data", "status", "--json"]) == code
     return {r["name"]: r for r in json.loads(capsys.readouterr().out)}
 
 
@@ -51,7 +51,7 @@ def test_status_prepare_verify_cycle(data_root, cifar_src, capsys):
     assert main(["data", "verify"]) == 1
     out = capsys.readouterr().out
     assert "train_x.npy: sha256" in out and "fptbench data prepare cifar10 --force" in out
-    assert status_rows(capsys)["cifar10"]["checksum"].startswith("BAD")
+    assert status_rows(capsys, code=1)["cifar10"]["checksum"].startswith("BAD")
     assert main(["data", "prepare", "cifar10", "--force", "--source-dir", str(cifar_src)]) == 0
     capsys.readouterr()
     assert main(["data", "verify", "cifar10"]) == 0

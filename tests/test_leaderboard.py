@@ -446,12 +446,17 @@ def test_tuned_track_and_verification_badges(harness_results: Path, tmp_path: Pa
     build_site([sub], tmp_path / "site")
     html = (tmp_path / "site" / "index.html").read_text()
     assert 'class="badge submitted contradicted"' in html and "contradicted by bob" in html
-    # the submission's overall verdict, keyed by its source, when no run has its own
+    # each run shows its own verdict: a submission-level "verified" vouches for no run that was not rerun
     monkeypatch.setattr(submission, "verification_status", lambda dirs: {"submitted:bob": "verified"}, raising=False)
     rows = build_leaderboard([sub]).tracks[1].rows
-    assert [r.verification for r in rows] == ["verified"]
+    assert [r.verification for r in rows] == ["submitted"]
+    monkeypatch.setattr(submission, "verification_status", lambda dirs: {ids[0]: "verified"}, raising=False)
+    assert [r.verification for r in build_leaderboard([sub]).tracks[1].rows] == (["verified"] if len(ids) == 1
+                                                                                  else ["submitted"])
+    monkeypatch.setattr(submission, "verification_status", lambda dirs: {i: "verified" for i in ids}, raising=False)
+    assert [r.verification for r in build_leaderboard([sub]).tracks[1].rows] == ["verified"]
     monkeypatch.setattr(submission, "verification_status", lambda dirs: {}, raising=False)
-    assert [r.verification for r in build_leaderboard([sub]).tracks[1].rows] == [None]  # shown as "submitted"
+    assert [r.verification for r in build_leaderboard([sub]).tracks[1].rows] == ["submitted"]
 
 
 def test_tuned_track_from_the_selection_protocol(harness_results: Path, tmp_path: Path) -> None:

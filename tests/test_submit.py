@@ -19,6 +19,8 @@ from benchmark.errors import FptError
 from benchmark.hashing import sha256_json
 from benchmark.results import read_table
 from benchmark.submission import MANIFEST, import_submission, load, pack
+from benchmark.submission.format import member_digest
+from benchmark.submission import validate
 from report.leaderboard import build_leaderboard
 
 
@@ -63,7 +65,7 @@ def reseal(files: dict[str, bytes], *, fix_member_hashes: bool = True) -> dict[s
     """What a careful forger would do: recompute every member sha256 and the manifest checksum."""
     m = json.loads(files[MANIFEST])
     if fix_member_hashes:
-        m["members"] = {n: submission._member_digest(d) for n, d in files.items() if n != MANIFEST}
+        m["members"] = {n: member_digest(d) for n, d in files.items() if n != MANIFEST}
     m.pop("checksum")
     m["checksum"] = sha256_json(m)
     return {**files, MANIFEST: json.dumps(m).encode()}
@@ -183,15 +185,15 @@ def test_undeclared_member_rejected(packed: Path, tmp_path: Path) -> None:
 
 
 def test_oversized_rejected(packed: Path, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(submission, "MAX_MEMBER_BYTES", 256)
+    monkeypatch.setattr(validate, "MAX_MEMBER_BYTES", 256)
     with pytest.raises(FptError, match="limit 256"):
         load(packed)
     monkeypatch.undo()
-    monkeypatch.setattr(submission, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(validate, "MAX_FILE_BYTES", 100)
     with pytest.raises(FptError, match="limit 100"):
         load(packed)
     monkeypatch.undo()
-    monkeypatch.setattr(submission, "MAX_STRING", 3)
+    monkeypatch.setattr(validate, "MAX_STRING", 3)
     with pytest.raises(FptError, match="characters, limit 3"):
         load(packed)
 
@@ -257,7 +259,7 @@ def test_consistent_forgery_on_another_task_version_rejected(packed: Path, tmp_p
 
 
 def test_too_many_rows_rejected_from_the_footer(packed: Path, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(submission, "MAX_CURVE_ROWS", 2)
+    monkeypatch.setattr(validate, "MAX_CURVE_ROWS", 2)
     with pytest.raises(FptError, match=r"rows \(expected 1..2\)"):
         load(packed)
 
@@ -410,16 +412,20 @@ def test_numbers_contradicting_their_own_curves_are_marked_without_a_rerun(packe
 
 def test_verify_reruns_a_sample_marks_honest_verified_and_tampered_contradicted(packed: Path, tmp_path: Path,
                                                                                 capsys) -> None:
-    from benchmark.verification import pick_sample, verify_submission
+    from benchmark.submission.rerun import pick_sample, verify_submission
 
     sub = load(packed)
-    assert pick_sample(sub, 1, seed=0) == pick_sample(sub, 1, seed=0) and len(pick_sample(sub, 5)) == 2
+    assert pick_sample(sub, 1, seed=0) == pick_sample(sub, 1, seed=0) and len(pick_sample(sub, 5)[0]) == 2
     honest = tmp_path / "honest"
     import_submission(packed, honest)
-    res = verify_submission(packed, honest, sample=1)
-    assert res.status == "verified" and [c.status for c in res.checks] == ["verified"], res.checks
+    res = verify_submission(packed, honest, sample=1, seed=0)
+    assert res.status == "submitted" and [c.status for c in res.checks] == ["verified"], res.checks
     status = submission.verification_status([honest])
-    assert status["submitted:alice"] == "verified" and set(status.values()) == {"verified"}
+    # the rerun run is verified; the other was not rerun and says so (no verdict inherited from the sample)
+    assert status[res.sample[0]] == "verified" and status["submitted:alice"] == "submitted"
+    assert sorted(status[r] for r in sub.runs) == ["submitted", "verified"]
+    res = verify_submission(packed, honest, sample=5)  # every run rerun: only then is the submission verified
+    assert res.status == "verified" and submission.verification_status([honest])["submitted:alice"] == "verified"
     # curves edited to agree with the forged numbers: only a rerun can tell
     runs_edit, curves_edit = _set_accuracy(0.99, curves_too=True)
     files = _edit_runs(members(packed), runs_edit)
@@ -434,7 +440,7 @@ def test_verify_reruns_a_sample_marks_honest_verified_and_tampered_contradicted(
     printed = capsys.readouterr().out
     assert "contradicted" in printed and str(dest / "verification" / "alice.json") in printed
     status = submission.verification_status([dest])
-    assert status["submitted:alice"] == "contradicted" and set(status.values()) == {"contradicted"}
+    assert status["submitted:alice"] == "contradicted" and sorted(status.values()).count("contradicted") == 2
     record = json.loads((dest / "verification" / "alice.json").read_text())
     assert "gate" in record["method"] or "local rule" in record["method"]
 
@@ -454,8 +460,12 @@ def test_fptbench_verify_file_marks_a_tampered_bundle_contradicted_and_exits_1(p
     runs_edit, curves_edit = _set_accuracy(0.99, curves_too=True)
     forged = write_zip(tmp_path / "f.zip", _edit_runs(_edit_runs(members(packed), runs_edit), curves_edit, kind="curves"))
     dest = tmp_path / "subs"
+    assert main(["verify", str(forged), "--submissions", str(dest), "--sample", "1"]) == 2  # not imported there
+    assert "not imported into" in capsys.readouterr().err
+    import_submission(forged, dest)
     assert main(["verify", str(forged), "--submissions", str(dest), "--sample", "1"]) == 1
     assert "contradicted" in capsys.readouterr().out
     assert submission.verification_status([dest])["submitted:alice"] == "contradicted"
-    assert main(["verify", str(packed), "--submissions", str(tmp_path / "honest"), "--sample", "1"]) == 0
+    import_submission(packed, tmp_path / "honest")
+    assert main(["verify", str(packed), "--submissions", str(tmp_path / "honest"), "--sample", "2"]) == 0
     assert submission.verification_status([tmp_path / "honest"])["submitted:alice"] == "verified"

@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 from benchmark.cli import main
 from benchmark.results import read_table
 from benchmark.runner import make_config, run
-from benchmark.verify import config_from_json, pick_sample
+from benchmark.config import RunConfig
+from benchmark.rerun_committed import pick_sample
 
 BUDGET = {"eval_every": 6, "eval_batch_size": 1000, "checkpoint_every": 1000, "batch_size": 8, "precision": "fp32"}
 
@@ -37,7 +38,7 @@ def test_stored_config_rebuilds_the_same_hash(tmp_path):
     committed = _committed(tmp_path)
     runs = read_table([committed], "runs").drop_duplicates("run_id")
     for row in runs.itertuples():
-        assert config_from_json(row.config).config_hash == row.config_hash
+        assert RunConfig.from_json(row.config).config_hash == row.config_hash
 
 
 def test_sample_is_seeded_cheap_and_skips_runs_built_on_other_runs():

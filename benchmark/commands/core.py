@@ -34,7 +34,8 @@ def cmd_tasks(a: argparse.Namespace) -> int:
         rows.append({"name": name, "version": s.version, "modality": s.modality, "input": s.input_kind,
                      "input_dim": s.input_dim, "seq_len": s.seq_len, "outputs": f"{s.output_tokens}x{s.output_dim}",
                      "splits": {k: v.size for k, v in s.splits.items()}, "metric": s.metric, "threshold": s.threshold,
-                     "status": "ready" if ok else f"needs data: {how}"})
+                     "status": "ready" if ok else (f"BAD data: run `{how}`" if how.endswith("--force")
+                                                   else f"needs data: {how}")})
     if a.json:
         print(json.dumps(rows, indent=2))
     else:
@@ -45,16 +46,16 @@ def cmd_tasks(a: argparse.Namespace) -> int:
 
 
 def parse_budget(items: list[str] | None) -> dict:
-    from dataclasses import fields
-
+    """``--budget KEY=VALUE`` items, each typed by its Budget field (refused in one line otherwise)."""
     from ..errors import FptError
     from ..profiles import Budget
 
-    known = {f.name: f.type for f in fields(Budget)}
-    out = parse_options(items)
-    for key in out:
-        if key not in known:
-            raise FptError(f"--budget '{key}' is not a budget field; choose from {', '.join(known)}")
+    out = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise FptError(f"--budget '{item}' is not KEY=VALUE, e.g. --budget eval_every=50")
+        out[key.strip()] = Budget.parse_field(key.strip(), value)
     return out
 
 
@@ -115,17 +116,22 @@ def run_target(cfg, threshold: float) -> tuple[float, str]:
 def cmd_run(a: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ..gate.compare import first_crossing
-    from ..results import read_table, run_path
-    from ..runner import make_config, run
+    import pandas as pd
 
-    cfg = make_config(a.task, a.model, backbone=a.backbone, seed=a.seed, profile=a.profile, max_steps=a.max_steps,
-                      device=a.device, options=parse_options(a.option), budget_overrides=parse_budget(a.budget))
-    status = run(cfg, a.results, progress=not (a.no_progress or a.json))
-    df = read_table([a.results], "runs")
-    df = df[df.run_id == cfg.run_id]
-    curves = read_table([a.results], "curves")
-    curve = curves[(curves.run_id == cfg.run_id) & (curves.metric != "loss")].sort_values("step") if len(curves) else curves
+    from ..gate.compare import first_crossing
+    from ..results import run_path
+    from ..runner import plan, run
+
+    planned = plan(a.task, a.model, backbone=a.backbone, seed=a.seed, profile=a.profile, max_steps=a.max_steps,
+                   device=a.device, options=parse_options(a.option), budget_overrides=parse_budget(a.budget))
+    cfg = planned.config
+    status = run(planned, a.results, progress=not (a.no_progress or a.json))
+    runs_path = run_path(Path(a.results), cfg.run_id)
+    # this run's own rows only (other runs in the directory may be mid-write)
+    df = pd.read_parquet(runs_path) if runs_path.exists() else pd.DataFrame(columns=["threshold"])
+    curves_path = runs_path.parent.parent / "curves" / runs_path.name
+    curves = pd.read_parquet(curves_path) if curves_path.exists() else pd.DataFrame(columns=["metric", "step", "value"])
+    curve = curves[curves.metric != "loss"].sort_values("step")
     level, what = run_target(cfg, float(df.threshold.iloc[0])) if len(df) else (float("nan"), "task threshold")
     crossing = first_crossing(list(zip(curve.step.astype(int), curve.value.astype(float))), level) if len(curve) else float("inf")
     reached = None if crossing == float("inf") else int(crossing)

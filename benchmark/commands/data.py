@@ -44,13 +44,17 @@ def _status(a: argparse.Namespace) -> int:
     from ..data.status import dataset_status, human_bytes
 
     rows = [dataset_status(n, a.data_dir, verify=not a.no_verify) for n in DATASETS.names()]
+    bad = [r.name for r in rows if r.checksum.startswith("BAD")]
     if a.json:
         print(json.dumps([r.to_dict() for r in rows], indent=2))
-        return 0
+        return 1 if bad else 0
     print(f"{'dataset':<16} {'present':<8} {'size':>9}  {'checksum':<10} {'via':<5} source")
     for r in rows:
         size = human_bytes(r.bytes) if r.present else "-"
         print(f"{r.name:<16} {'yes' if r.present else 'no':<8} {size:>9}  {r.checksum:<10} {r.via:<5} {r.source}")
+    if bad:  # a damaged copy is an error, not a table entry: scripts and CI must see it
+        print(f"BAD prepared data: {', '.join(bad)}; fix: fptbench data prepare {' '.join(bad)} --force")
+        return 1
     return 0
 
 

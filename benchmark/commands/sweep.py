@@ -239,13 +239,6 @@ def append_ledger(results: Path, title: str, executor: str, out) -> None:
         os.fsync(fh.fileno())
 
 
-def read_ledger(results: Path) -> list[dict]:
-    path = Path(results) / LEDGER
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def summary(title: str, executor: str, parallelism: int, jobs: list[Job], outcomes: list, pre_done: int,
             skipped_tasks: list[str], results: Path, seconds: float) -> str:
     from ..sweep_cost import format_seconds

@@ -86,7 +86,49 @@ def prepared_dir(name: str, root: Path | None = None) -> Path:
     if spec is not None and manifest.get("version") != spec.version:
         raise NeedsData(f"dataset '{name}' was prepared in format {manifest.get('version')!r}, this code reads "
                         f"{spec.version!r}: run `fptbench data prepare {name} --force`")
+    problem = check_prepared(path, manifest)
+    if problem:
+        raise DataDamaged(f"dataset '{name}' prepared copy is damaged ({problem}): run "
+                          f"`fptbench data prepare {name} --force`")
     return path
+
+
+class DataDamaged(NeedsData):
+    """A prepared copy that no longer matches its manifest: re-prepare it with ``--force``."""
+
+
+_CHECKED: dict[tuple[str, int, int], str] = {}  # (file, size, mtime_ns) -> sha256 seen intact in this process
+
+
+def check_prepared(path: Path, manifest: dict) -> str | None:
+    """The first way the prepared files differ from their manifest (missing, size, sha256), or None.
+
+    Why at load: a damaged copy used to be trained on silently (only the task fingerprint moved) or
+    fail deep inside numpy. Sizes are checked on every call; each file's sha256 once per process and
+    file state (size, mtime), which costs one read of what the run reads anyway (a few hundred MB at
+    most, well under a second per 100 MB).
+    """
+    from ..hashing import sha256_file
+
+    files = manifest.get("files")
+    if not isinstance(files, dict):
+        return "its manifest lists no files"
+    for rel, meta in sorted(files.items()):
+        f = path / rel
+        try:
+            st = f.stat()
+        except OSError:
+            return f"{rel} is missing"
+        if not isinstance(meta, dict) or st.st_size != meta.get("bytes"):
+            return f"{rel} is {st.st_size} bytes, its manifest says {meta.get('bytes') if isinstance(meta, dict) else '?'}"
+        key = (str(f), st.st_size, st.st_mtime_ns)
+        if _CHECKED.get(key) == meta.get("sha256"):
+            continue
+        digest = sha256_file(str(f))
+        if digest != meta.get("sha256"):
+            return f"{rel} sha256 {digest[:12]}... differs from its manifest"
+        _CHECKED[key] = digest
+    return None
 
 
 def prepare(name: str, root: Path | None = None, source_dir: Path | None = None, force: bool = False,
@@ -143,5 +185,5 @@ def _prepare_from_hub(name: str, target: Path) -> Path:
     return target
 
 
-__all__ = ["DatasetSpec", "DATASETS", "SOURCES", "register_dataset", "prepared_dir", "prepare", "is_prepared", "dataset_path",
+__all__ = ["DatasetSpec", "DATASETS", "DataDamaged", "check_prepared", "SOURCES", "register_dataset", "prepared_dir", "prepare", "is_prepared", "dataset_path",
            "downloads_dir", "FptError", "NeedsData", "MANIFEST"]

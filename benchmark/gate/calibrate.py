@@ -68,6 +68,20 @@ def _no_restore(trainer: Any) -> None:
     trainer._eval_point = eval_point
 
 
+def _no_clip(trainer: Any) -> None:
+    """Gradient clipping removed: the step clips at a norm no gradient reaches (the config, and so the
+    comparison with the reference, unchanged)."""
+    trainer.budget = dataclasses.replace(trainer.budget, grad_clip=1e30)
+
+
+def _seed_blind(trainer: Any) -> None:
+    """A training stream that ignores the run's seed: every seed draws seed 0's batches."""
+    import numpy as np
+
+    original = trainer.task.train_batch
+    trainer.task.train_batch = lambda rng, size, step, seed: original(np.random.default_rng([0, step]), size, step, 0)
+
+
 def _pretrained(adapter: Any) -> None:
     adapter.pretrained = True  # the random-frozen adapter built from the pretrained checkpoint
 
@@ -105,6 +119,10 @@ def variants(ref_precision: str) -> list[Variant]:
                 prefer=("bit-xor/full/tiny-gpt2",)),
         Variant("best-val restore removed", "regression", "trainer patched: test scored on the final weights",
                 trainer_patch=_no_restore, prefer=("mnist/full/tiny-gpt2",)),
+        Variant("grad clipping removed", "regression", "trainer patched: no gradient clipping",
+                trainer_patch=_no_clip, prefer=("bit-xor/full/tiny-gpt2",)),
+        Variant("seed-blind stream", "regression", "trainer patched: batches drawn from seed 0 for every seed",
+                trainer_patch=_seed_blind, prefer=("bit-xor/full/tiny-gpt2",)),
         Variant("random-frozen made pretrained", "regression", "random-frozen adapter built from the pretrained "
                 "checkpoint", keys=lambda k: k[1] == "random-frozen", adapter_patch=_pretrained,
                 prefer=("bit-xor/random-frozen/minilm-l6",)),
@@ -123,21 +141,20 @@ def _suite_keys(profile: str) -> list[tuple[Key, tuple[int, ...]]]:
 def _train_key(v: Variant, profile: str, key: Key, seeds: tuple[int, ...], out: Path) -> None:
     from ..errors import NeedsData
     from ..model import get_adapter
-    from ..runner import adapter_for, make_config
-    from ..trainer import Trainer
+    from ..runner import backbone_arg, make_config, trainer_for
 
     for seed in v.seeds or seeds:
         try:
-            cfg = make_config(key[0], key[1], backbone=None if key[2] == "none" else key[2], seed=seed,
+            cfg = make_config(key[0], key[1], backbone=backbone_arg(key[2]), seed=seed,
                               profile=profile, options=dict(v.options))
         except NeedsData:
             return
         if v.budget:
             cfg = dataclasses.replace(cfg, budget=dataclasses.replace(cfg.budget, **v.budget(cfg.budget)))
-        adapter = get_adapter(cfg.model, None if cfg.backbone == "none" else cfg.backbone, **cfg.model_options)
+        adapter = get_adapter(cfg.model, backbone_arg(cfg.backbone), **cfg.model_options)
         if v.adapter_patch:
             v.adapter_patch(adapter)
-        trainer = Trainer(cfg, out, progress=False, adapter=adapter_for(cfg, adapter))
+        trainer = trainer_for(cfg, out, progress=False, adapter=adapter)
         if v.trainer_patch:
             v.trainer_patch(trainer)
         with pinned_threads(v.threads):

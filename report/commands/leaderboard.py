@@ -32,7 +32,8 @@ def _args(p: argparse.ArgumentParser) -> None:
                    help="rerun a seeded sample of the submission's configurations with this harness and record "
                         "verified/contradicted beside it (repeatable; combine with --add to import too)")
     p.add_argument("--verify-sample", type=int, default=2, metavar="N", help="configurations rerun per --verify (default 2)")
-    p.add_argument("--verify-seed", type=int, default=0, help="seed of the rerun sample (default 0)")
+    p.add_argument("--verify-seed", type=int, default=None,
+                   help="seed of the rerun sample (default: a fresh random seed, printed, that no submitter can know)")
     p.add_argument("--device", default="cpu", help="device for --verify reruns (default cpu)")
     p.add_argument("--out", default=DEFAULT_OUT, help="site directory (replaced whole)")
     p.add_argument("--check", action="store_true", help="regenerate into a temporary directory and compare with --out")
@@ -74,7 +75,7 @@ def cmd_leaderboard(a: argparse.Namespace) -> int:
         for note in notes:
             print(f"note: {_shown(note)}")
     for file in a.verify or []:
-        from benchmark.verification import verify_submission
+        from benchmark.submission.rerun import verify_submission
 
         res = verify_submission(file, submissions, sample=a.verify_sample, seed=a.verify_seed, device=a.device)
         for c in res.checks:

@@ -292,7 +292,7 @@ def _verification(dirs: list[Any], rows: list[Row], notes: list[str]) -> None:
         if r.submitted_by is None:
             continue
         ids = [i for c in r.cells.values() for i in c.run_ids]
-        found = [str(status[i]) for i in ids if i in status]
+        found = [str(status.get(i, "submitted")) for i in ids]  # a run without a verdict of its own was not rerun
         if not found and r.source in status:  # the submission's overall verdict ("submitted:<name>")
             found = [str(status[r.source])]
         if found:

@@ -226,10 +226,12 @@ def meta_dl(row: Row) -> str:
     return '<dl class="meta">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
 
 
-VERIFY_TITLES = {
-    "submitted": "submitted results, not rerun by the harness",
-    "verified": "submitted results; a seeded sample was rerun by the harness and agrees",
-    "contradicted": "submitted results; a harness rerun of a seeded sample disagrees",
+VERIFY_TITLES = {  # a row shows its weakest run's own verdict (benchmark.submission.verdicts)
+    "submitted": "submitted results, not rerun by the harness (FLOPs, memory and times are self-reported)",
+    "verified": "submitted results; the harness reran every run of this row and agrees (memory and times "
+                "are self-reported)",
+    "contradicted": "submitted results; a run contradicts its own curves, the parameter counts its adapter "
+                    "builds, or a harness rerun",
 }
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from benchmark.model import ModelAdapter
+from benchmark.model import ModelAdapter, Option
 from benchmark.task import TaskSpec
 
 
@@ -53,6 +53,7 @@ class TinyGRU(ModelAdapter):
     uses_backbone = False
     default_backbone = None
     default_lr = 1e-3
+    option_specs = {"hidden": Option(int, "GRU hidden size (default 64)", positive=True)}  # typed, checked before any run
 
     def build(self, spec: TaskSpec, seed: int) -> nn.Module:
         hidden = int(self.options.get("hidden", 64))

@@ -1,4 +1,4 @@
-"""``fptbench verify``: rerun a seeded sample of committed runs from their stored configs and compare.
+"""``fptbench verify --results DIR``: rerun a seeded sample of committed harness runs and compare.
 
 Why: committed numbers are only as good as the code that is supposed to produce them. A results
 directory records each run's full configuration (the ``config`` JSON column); rebuilding that config,
@@ -12,10 +12,9 @@ have to run first). Bit-identity is not demanded: committed results record no ma
 
 from __future__ import annotations
 
-import json
 import math
 import tempfile
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,6 @@ import pandas as pd
 
 from .config import RunConfig
 from .errors import FptError
-from .profiles import Budget
 from .results import read_table
 
 
@@ -41,15 +39,6 @@ class Verified:
         if math.isnan(self.committed) and math.isnan(self.fresh):
             return True
         return not math.isnan(self.fresh) and abs(self.fresh - self.committed) <= self.tol
-
-
-def config_from_json(text: str) -> RunConfig:
-    """Rebuild a RunConfig from the JSON a results row stores (budget fields added since keep their defaults)."""
-    raw = json.loads(text)
-    known = {f.name for f in fields(Budget)}
-    budget = Budget(**{k: v for k, v in raw.pop("budget").items() if k in known})
-    names = {f.name for f in fields(RunConfig)}
-    return RunConfig(budget=budget, **{k: v for k, v in raw.items() if k in names})
 
 
 def pick_sample(runs: pd.DataFrame, n: int, seed: int = 0) -> list[str]:
@@ -82,7 +71,7 @@ def verify(results: Path | str, n: int = 2, seed: int = 0, run_ids: list[str] | 
         if rows.empty:
             raise FptError(f"run {rid} is not in {results}")
         row = rows.iloc[0]
-        cfg = config_from_json(row.config)
+        cfg = RunConfig.from_json(row.config)
         current = get_task(cfg.task).fingerprint
         if current != cfg.task_fingerprint:
             from .gate.compare import NotComparable
@@ -120,4 +109,4 @@ def render(results: Path | str, checked: list[Verified]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["Verified", "config_from_json", "pick_sample", "render", "verify"]
+__all__ = ["Verified", "pick_sample", "render", "verify"]
