@@ -42,6 +42,7 @@ from torch import nn
 from benchmark.config import RunConfig
 from benchmark.model import get_adapter
 from benchmark.profiles import Budget
+from benchmark.runner import trainer_for
 from benchmark.task import Batch, ScoredLike, get_task
 from benchmark.trainer import Trainer, peak_mem_mb, reset_peak_mem, seeded
 
@@ -315,7 +316,7 @@ def our_trainer(cfg: BenchConfig, task: ShapeTask, precision: str = "auto", opti
                     eval_every=10**6, checkpoint_every=10**6, compile=compile)
     run_cfg = RunConfig(task=task.spec.name, task_version=task.spec.version, task_fingerprint="bench", model=cfg.model,
                         backbone=cfg.backbone, seed=0, profile="bench", budget=budget, model_options=opts, device="cpu")
-    trainer = Trainer(run_cfg, "/nonexistent-bench", progress=False, task=task, adapter=adapter)
+    trainer = trainer_for(run_cfg, "/nonexistent-bench", progress=False, task=task, adapter=adapter)
     trainer.cast_frozen = cast_frozen
     with seeded(0, trainer.device):
         model = adapter.build(task.spec, 0)

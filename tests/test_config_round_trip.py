@@ -66,9 +66,9 @@ def test_replace_keeps_validation() -> None:
 
 def test_the_runner_is_the_one_way_into_the_trainer() -> None:
     """Only ``benchmark.runner`` builds a ``Trainer`` (so every run gets its task and adapter resolved
-    once, and ``run_profile`` set). baselines/speed.py is the one exception left (issue 21 moves it)."""
+    once, and ``run_profile`` set)."""
     pattern = re.compile(r"\bTrainer\(")
-    allowed = {"benchmark/runner.py", "benchmark/trainer.py", "baselines/speed.py"}
+    allowed = {"benchmark/runner.py", "benchmark/trainer.py"}
     offenders = [str(p.relative_to(ROOT)) for d in ("benchmark", "baselines", "tasks", "report") for p in (ROOT / d).rglob("*.py")
                  if str(p.relative_to(ROOT)) not in allowed and pattern.search(p.read_text(encoding="utf-8"))]
     assert offenders == []
