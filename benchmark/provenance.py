@@ -109,7 +109,9 @@ def resolve_precision(requested: str, device: torch.device) -> str:
 
     if requested == "auto":
         if device.type == "cuda":
-            return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+            from .cuda_env import cuda_bf16_native  # bf16 only where native: never counting emulation
+
+            return "bf16" if cuda_bf16_native(device) else "fp32"
         if device.type == "cpu":
             return "bf16" if cpu_bf16_faster() else "fp32"
         return "fp32"
