@@ -220,3 +220,30 @@ def test_gpu_smoke_checks_fail_on_what_they_guard() -> None:
                    {"precision": ""}):
         rows = [good[0], {**good[1], **change}]
         assert not all(c.ok for c in run_checks(rows, {"lstm"})), change
+
+
+def test_gpt2_body_runs_without_a_kv_cache() -> None:
+    from baselines.backbones import get_backbone
+
+    body = get_backbone("tiny-gpt2").build(pretrained=False)
+    seen = {}
+    body.model.register_forward_pre_hook(lambda m, a, kw: seen.update(kw), with_kwargs=True)
+    body(torch.randn(2, 5, body.info.d_model), None)
+    assert seen.get("use_cache") is False
+
+
+def test_gpt2_weights_load_in_an_explicit_fp32(monkeypatch) -> None:
+    from transformers import GPT2Model
+
+    from baselines.backbones import get_backbone
+
+    seen = {}
+
+    def fake_from_pretrained(source, **kwargs):
+        seen.update(kwargs)
+        raise OSError("stop here: no download in tests")
+
+    monkeypatch.setattr(GPT2Model, "from_pretrained", staticmethod(fake_from_pretrained))
+    with pytest.raises(Exception):
+        get_backbone("gpt2").build(pretrained=True)
+    assert seen.get("dtype") is torch.float32  # never transformers' default "auto" (the checkpoint's own dtype)
