@@ -96,6 +96,24 @@ def test_paper_dry_run_prices_gpu_hours_per_task_and_in_total(capsys, tmp_path: 
     assert rows["total"][2] >= want_steps / speed.steps_per_s / 3600  # training alone, evaluation on top
 
 
+def _total_gpu_hours(capsys, profile: str, tmp_path: Path) -> tuple[float, float]:
+    assert main(["sweep", "--profile", profile, "--dry-run", "--results", str(tmp_path / profile)]) == 0
+    out = capsys.readouterr().out
+    m = re.search(r"^  total\s+\d+\s+[\d,]+\s+([\d.]+)\s+[\d.]+\s+([\d.]+)", out[out.index("GPU-hours"):], re.M)
+    return float(m.group(1)), float(m.group(2))
+
+
+def test_readme_states_the_estimates_the_dry_run_prints(capsys, tmp_path: Path) -> None:
+    from benchmark.paths import REPO_ROOT
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    for profile in ("paper", "paper-day"):
+        train, total = _total_gpu_hours(capsys, profile, tmp_path)
+        row = next(x for x in readme.splitlines() if x.startswith(f"| `{profile}` | ") and "GPU-hours" in x)
+        assert f"{train:g} GPU-hours" in row and f"{total:g} GPU-hours" in row, (profile, train, total, row)
+    assert _total_gpu_hours(capsys, "paper-day", tmp_path)[1] <= 24  # one GPU-day, evaluations included
+
+
 def test_local_pool_has_one_worker_per_fake_gpu(monkeypatch) -> None:
     import benchmark.cuda_env as ce
 
