@@ -55,7 +55,8 @@ def _sweep_args(p: argparse.ArgumentParser) -> None:
 def profile_jobs(profile: str, device: str | None) -> tuple[str, list[Job], list[str]]:
     """The suite of a profile as jobs (threads left as the process has them, as `fptbench run` does).
 
-    ``device`` None: the profile's own default (``cuda`` for the GPU profiles, else ``auto``)."""
+    ``device`` None: ``auto``; the profile's own default device (``cuda`` for the GPU profiles) and the GPUs
+    each run asks for are applied afterwards, with every sweep's, by ``executors.placement.place``."""
     from ..errors import NeedsData
     from ..grid import Resources
     from ..profiles import get_profile
@@ -63,7 +64,7 @@ def profile_jobs(profile: str, device: str | None) -> tuple[str, list[Job], list
 
     jobs: dict[str, Job] = {}
     skipped: list[str] = []
-    device = device or get_profile(profile).device
+    device = device or "auto"
     for entry in get_profile(profile).suite:
         for seed in entry.seeds:
             try:
