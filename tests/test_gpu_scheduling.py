@@ -71,6 +71,11 @@ def test_paper_sweep_on_this_cpu_is_refused_in_one_line(capsys, tmp_path: Path, 
     import benchmark.cuda_env as ce
 
     monkeypatch.setattr(ce, "visible_gpus", lambda: [])
+
+    def must_not_run(self, jobs, *a, **k):
+        raise AssertionError(f"the paper suite started on the CPU ({len(jobs)} runs, device {jobs[0].config.device})")
+
+    monkeypatch.setattr(LocalExecutor, "run", must_not_run)
     code = main(["sweep", "--profile", "paper", "--results", str(tmp_path), "--no-progress"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "--device cpu" in err[0] and "profile paper" in err[0]
