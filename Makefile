@@ -1,7 +1,7 @@
 # fptbench: two commands on a fresh machine.
 #   make reproduce   install, prepare offline assets, run the cpu profile, render the report
 #   make test        install, run the tests
-#   make claims-evidence   the cpu-long suite and its grids, then cpu-converge (Table 6), then the report (resumable)
+#   make claims-evidence   the cpu-long and cpu-converge suites, then their lr grids, then the report (resumable)
 SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
@@ -19,6 +19,8 @@ GATE_RESULTS ?= results/local/ci-gate
 LONG_RESULTS ?= results/cpu-long
 LONG_WORKERS ?= $(shell nproc)
 LONG_GRIDS := $(sort $(wildcard benchmark/grids/cpu-long-*.toml))
+# cpu-converge's grids, most claim-critical first: from scratch (claims 2, 8), then FPT and full (claim 7).
+CONVERGE_GRIDS := $(addprefix benchmark/grids/cpu-converge-lr-,scratch.toml fpt.toml full.toml)
 
 .PHONY: claims-evidence outputs install reproduce test pytest gate verify-committed check-outputs data bench bench-strict bench-baseline clean
 
@@ -55,7 +57,7 @@ reproduce: data
 claims-evidence: data
 	OMP_NUM_THREADS=1 $(BIN)/fptbench sweep --profile cpu-long --results $(LONG_RESULTS) --workers $(LONG_WORKERS)
 	OMP_NUM_THREADS=1 $(BIN)/fptbench sweep --profile cpu-converge --results $(LONG_RESULTS) --workers $(LONG_WORKERS)
-	for g in $(LONG_GRIDS); do \
+	for g in $(LONG_GRIDS) $(CONVERGE_GRIDS); do \
 	  OMP_NUM_THREADS=1 $(BIN)/fptbench sweep --grid $$g --results $(LONG_RESULTS) --workers $(LONG_WORKERS) || exit 1; done
 	$(BIN)/fptbench report --results $(LONG_RESULTS) --out report/cpu-long
 	$(BIN)/fptbench leaderboard --results $(LONG_RESULTS) --out report/cpu-long-leaderboard

@@ -304,7 +304,8 @@ def _our_adapter(cfg: BenchConfig, options: dict[str, Any]):
 
 
 def our_trainer(cfg: BenchConfig, task: ShapeTask, precision: str = "auto", options: dict[str, Any] | None = None,
-                eval_batch_size: int = 256, compile: bool = False) -> tuple[Trainer, nn.Module, Callable[[], None], Callable[[], int]]:
+                eval_batch_size: int = 256, compile: bool = False,
+                cast_frozen: bool = True) -> tuple[Trainer, nn.Module, Callable[[], None], Callable[[], int]]:
     """(trainer, model, one step as the trainer takes it, FLOPs of that step)."""
     opts = dict(options or {})
     if cfg.model != "lstm" and task.spec.seq_len > 512 and cfg.backbone == "minilm-l6":
@@ -315,9 +316,11 @@ def our_trainer(cfg: BenchConfig, task: ShapeTask, precision: str = "auto", opti
     run_cfg = RunConfig(task=task.spec.name, task_version=task.spec.version, task_fingerprint="bench", model=cfg.model,
                         backbone=cfg.backbone, seed=0, profile="bench", budget=budget, model_options=opts, device="cpu")
     trainer = Trainer(run_cfg, "/nonexistent-bench", progress=False, task=task, adapter=adapter)
+    trainer.cast_frozen = cast_frozen
     with seeded(0, trainer.device):
         model = adapter.build(task.spec, 0)
     model.train()
+    trainer.prepare_model(model)  # as Trainer.run does
     if compile:  # as Trainer.run does: the compiled wrapper runs forwards
         trainer._compiled = torch.compile(model)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -449,7 +452,7 @@ def eval_record(cfg: BenchConfig, rounds: int, peaks: dict[str, float], eval_exa
     task = ShapeTask(cfg.shape, eval_examples)
     trainer, model, _, _ = our_trainer(cfg, task, eval_batch_size=256)
     task._fixed("val")
-    fp32 = copy.deepcopy(model)
+    fp32 = copy.deepcopy(model).float()  # the old loop ran fp32 weights without autocast
     for m in fp32.modules():
         if hasattr(m, "read_tokens"):
             m.read_tokens(None)
@@ -493,6 +496,10 @@ def lever_records(backbone: str, rounds: int, peaks: dict[str, float], eval_exam
     trb, _, on_bf16, flops_bf16 = our_trainer(base, task, precision="bf16")
     _, _, off_fp32, _ = our_trainer(base, task, precision="fp32")
     pair(f"bf16 autocast vs fp32 ({base.name})", on_bf16, off_fp32, trb.precision_label, base.batch, flops_bf16())
+    # frozen weights converted to bf16 once vs recast by autocast at every forward (both bf16)
+    trc, _, on_cast, _ = our_trainer(base, task, precision="bf16")
+    _, _, off_cast, _ = our_trainer(base, task, precision="bf16", cast_frozen=False)
+    pair(f"frozen weights in bf16 once vs recast every step ({base.name})", on_cast, off_cast, trc.precision_label, base.batch)
     tr, model, on, _ = our_trainer(base, task)  # `auto`: the default every other lever runs at
     # last layer only at the read positions
     tr2, model2, on2, _ = our_trainer(base, task)
@@ -594,8 +601,12 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     flags = sorted(f for f in cpu_flags() if f.startswith(("avx512", "amx", "avx2", "fma", "avx_vnni")))
+    from benchmark.precision import process_calibration
+
+    cal = process_calibration()  # what precision=auto picks on this machine, and why
     return {"cpu": model or platform.processor(), "flags": flags, "native_bf16": cpu_native_bf16(),
-            "threads": torch.get_num_threads(), "torch": torch.__version__}
+            "threads": torch.get_num_threads(), "torch": torch.__version__,
+            "auto_precision": cal.precision, "bf16_matmul_ratio": round(cal.ratio, 2), "auto_reason": cal.reason()}
 
 
 def run_bench(cfgs: list[BenchConfig], *, rounds: int, eval_examples: int, levers: bool, lever_backbone: str,

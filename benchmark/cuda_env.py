@@ -1,8 +1,5 @@
 """CUDA facts, rules and timing helpers, in one place so a GPU run is described, scheduled and timed alike.
 
-- ``cuda_bf16_native``: the "bf16 only where native" rule. ``torch.cuda.is_bf16_supported()`` defaults
-  to ``including_emulation=True`` and says yes on V100/T4 (compute capability < 8.0), where bf16 is
-  emulated and slower than fp32; ``precision=auto`` must pick bf16 only where the tensor cores have it.
 - ``cuda_facts`` / ``device_description``: the GPU model, driver, CUDA and cuDNN versions recorded in the
   ``device`` column of every CUDA run (CPU runs keep recording ``cpu``).
 - ``deterministic_cuda``: the settings that make a CUDA run repeatable where torch has deterministic
@@ -12,7 +9,8 @@
   needs to time GPU work honestly (kernels are asynchronous: a timer without a synchronize measures the
   launch, not the work).
 
-Everything here is safe to call on a CPU-only build: it answers "no CUDA" instead of raising.
+The "bf16 only where native" rule (never ``including_emulation=True``) lives with the precision decision,
+``benchmark/precision.py:cuda_bf16_native``. Everything here is safe to call on a CPU-only build: it answers "no CUDA" instead of raising.
 """
 
 from __future__ import annotations
@@ -30,20 +28,6 @@ DETERMINISM_NOTE = "deterministic algorithms requested (warn-only)"
 
 def cuda_available() -> bool:
     return bool(torch.cuda.is_available())
-
-
-def cuda_bf16_native(device: torch.device | int | None = None) -> bool:
-    """True only where the GPU computes bf16 natively (compute capability 8.0+: A100, H100, RTX 30xx...).
-
-    Never ``including_emulation=True``: emulated bf16 on a V100 or T4 is slower than fp32 there.
-    """
-    if not cuda_available():
-        return False
-    try:
-        return bool(torch.cuda.is_bf16_supported(including_emulation=False))
-    except TypeError:  # an older torch without the argument: fall back to the capability itself
-        major, _ = torch.cuda.get_device_capability(device)
-        return major >= 8
 
 
 def visible_gpus() -> list[str]:

@@ -75,8 +75,9 @@ def cpu_flags() -> frozenset[str]:
 def cpu_native_bf16() -> bool:
     """True when the CPU computes bf16 matmuls natively (AVX512-BF16 or AMX-BF16).
 
-    Without these, oneDNN emulates bf16 through fp32 and autocast would only add conversions, so
-    ``auto`` stays fp32. torch's own capability string names AMX on builds that detect it.
+    Reported beside the calibration (``fptbench bench``); ``auto`` itself decides by timing
+    (benchmark/precision.py), because native bf16 is not always faster than MKL's fp32.
+    torch's own capability string names AMX on builds that detect it.
     """
     flags = cpu_flags()
     if flags & {"avx512_bf16", "amx_bf16"}:
@@ -85,38 +86,8 @@ def cpu_native_bf16() -> bool:
     return "AMX" in capability.upper() or "BF16" in capability.upper()
 
 
-def cpu_bf16_faster() -> bool:
-    """Whether ``auto`` picks bf16 autocast on this CPU: with AMX yes, otherwise no.
-
-    A rule on the hardware, never a timing: ``auto`` must resolve the same way on every run of a
-    machine kind, whatever else the machine is doing (a cached timing probe, tried before, flipped
-    between bf16 and fp32 on one machine under load). AVX512-BF16 without AMX is not reliably faster
-    than MKL's fp32 (a 2-core Xeon VM hiding AMX ran bf16 steps at 0.6-0.9x fp32, BENCHMARKS.md), so
-    it stays fp32 unless a run asks for ``precision=bf16``. The precision used is recorded per run.
-    """
-    flags = cpu_flags()
-    capability = str(getattr(torch.backends.cpu, "get_cpu_capability", lambda: "")()).upper()
-    return "amx_bf16" in flags or "AMX" in capability
-
-
 def resolve_precision(requested: str, device: torch.device) -> str:
-    """The precision a run actually uses: ``auto`` becomes bf16 where the hardware makes it pay, else fp32.
+    """The precision a run actually uses (``auto`` decided by benchmark/precision.py's calibration)."""
+    from .precision import decide
 
-    An explicit request is honoured or refused with the fix; the result is recorded with the run,
-    because ``auto`` alone does not say what was computed.
-    """
-    from .errors import FptError
-
-    if requested == "auto":
-        if device.type == "cuda":
-            from .cuda_env import cuda_bf16_native  # bf16 only where native: never counting emulation
-
-            return "bf16" if cuda_bf16_native(device) else "fp32"
-        if device.type == "cpu":
-            return "bf16" if cpu_bf16_faster() else "fp32"
-        return "fp32"
-    if requested == "fp16" and device.type != "cuda":
-        raise FptError(f"precision fp16 needs a CUDA device (this run is on {device.type}); use --budget precision=bf16 or auto")
-    if requested == "bf16" and device.type not in ("cuda", "cpu"):
-        raise FptError(f"precision bf16 is not supported on {device.type}; use --budget precision=fp32")
-    return requested
+    return decide(requested, device).precision

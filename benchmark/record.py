@@ -29,8 +29,8 @@ def finished_run_exists(results_dir: Path, cfg: RunConfig) -> bool:
 
 
 def compute_columns(compute: dict) -> dict:
-    """The v2 compute columns, null where the caller did not measure them."""
-    keys = ("precision", "train_flops", "wall_time_s", "eval_time_s", "threads")
+    """The compute columns (v2, v3), null where the caller did not measure them."""
+    keys = ("precision", "train_flops", "wall_time_s", "eval_time_s", "threads", "precision_ratio")
     unknown = set(compute) - set(keys)
     if unknown:
         raise ValueError(f"unknown compute fields {sorted(unknown)}")

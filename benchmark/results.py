@@ -25,7 +25,9 @@ from .errors import FptError
 
 # v2 added the compute columns at the end (precision, train_flops, wall_time_s, eval_time_s,
 # threads); read_table fills them for v1 files (precision from the run's config, the rest null).
-SCHEMA_VERSION = 2
+# v3 added precision_ratio (the calibration behind precision=auto; null for older files and explicit requests).
+# Versions only ever append columns, so an older file's columns are a prefix of the current ones.
+SCHEMA_VERSION = 3
 
 RUNS_SCHEMA = pa.schema([
     ("schema_version", pa.int32()),
@@ -68,6 +70,7 @@ RUNS_SCHEMA = pa.schema([
     ("wall_time_s", pa.float64()),  # the whole run: training, evaluation, checkpoints
     ("eval_time_s", pa.float64()),  # full-split validation and test evaluations
     ("threads", pa.int64()),  # torch intra-op threads
+    ("precision_ratio", pa.float64()),  # auto on CPU: measured fp32/bf16 matmul time ratio that decided it
 ])
 
 
@@ -91,6 +94,21 @@ PREDICTIONS_SCHEMA = pa.schema([
 ])
 
 TABLES = {"runs": RUNS_SCHEMA, "curves": CURVES_SCHEMA, "predictions": PREDICTIONS_SCHEMA}
+
+
+def older_schema(schema: pa.Schema, table: str) -> bool:
+    """True when ``schema`` is this table's schema at the current or an earlier version (a prefix of it)."""
+    current = TABLES[table]
+    n = len(schema)
+    return 0 < n <= len(current) and all(schema.field(i).equals(current.field(i)) for i in range(n))
+
+
+def complete(tab: pa.Table, table: str) -> pa.Table:
+    """An older-version table with the columns added since filled with nulls (the current schema)."""
+    current = TABLES[table]
+    for field in list(current)[len(tab.schema):]:
+        tab = tab.append_column(field, pa.nulls(tab.num_rows, type=field.type))
+    return tab
 
 
 def _table(rows: list[dict], schema: pa.Schema) -> pa.Table:

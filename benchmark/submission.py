@@ -43,7 +43,7 @@ from .config import RunConfig
 from .errors import FptError
 from .hashing import sha256_json
 from .profiles import Budget
-from .results import CURVES_SCHEMA, RUNS_SCHEMA, read_table, write_table
+from .results import CURVES_SCHEMA, RUNS_SCHEMA, complete, older_schema, read_table, write_table
 
 SUBMITTED_SUBDIR = "submitted"  # submitted runs live in <results>/submitted, apart from harness runs
 
@@ -332,7 +332,7 @@ def _read_parquet(path: Path, member: str, data: bytes, schema: pa.Schema, max_r
         # Footer first: schema, row count and uncompressed size are checked before any data page is
         # decoded, so a small file cannot expand into gigabytes of rows or strings.
         meta = pq.ParquetFile(pa.BufferReader(data)).metadata
-        if not meta.schema.to_arrow_schema().equals(schema, check_metadata=False):
+        if not older_schema(meta.schema.to_arrow_schema(), "runs" if schema is RUNS_SCHEMA else "curves"):
             got = [(f.name, str(f.type)) for f in meta.schema.to_arrow_schema()]
             raise _reject(path, f"{member} does not match the results schema (columns {got[:6]}...); "
                                 "pack it with `fptbench submit` from this version")
@@ -344,10 +344,10 @@ def _read_parquet(path: Path, member: str, data: bytes, schema: pa.Schema, max_r
         table = pq.read_table(pa.BufferReader(data))
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise _reject(path, f"{member} is not a readable Parquet file ({str(exc)[:120]})") from exc
-    if not table.schema.equals(schema, check_metadata=False) or table.num_rows != meta.num_rows:
+    if not table.schema.equals(meta.schema.to_arrow_schema(), check_metadata=False) or table.num_rows != meta.num_rows:
         raise _reject(path, f"{member} contradicts its own footer (schema or row count)")
     _check_strings(path, member, table)
-    return table
+    return complete(table, "runs" if schema is RUNS_SCHEMA else "curves")
 
 
 def _check_run(path: Path, run_id: str, runs: pa.Table, curves: pa.Table, declared: Any) -> None:

@@ -39,7 +39,9 @@ from .flops import count_step_flops, extra_flop_formulas  # noqa: F401  (re-expo
 from .hashing import sha256_file
 from .model import ModelAdapter, get_adapter
 from .profiles import Budget
-from .provenance import pick_device, resolve_precision
+from .frozen_cast import cast_frozen_matmul_weights
+from .precision import decide as decide_precision
+from .provenance import pick_device
 from .record import finished_run_exists, write_run_records
 from .results import checkpoint_path
 from .task import Batch, Task, get_task
@@ -151,12 +153,20 @@ class Trainer:
                 raise FptError(f"task '{cfg.task}' has no fixed training split to subsample; "
                                "train_fraction applies to dataset tasks only, drop it")
             self.task.set_train_fraction(self.budget.train_fraction)
-        self.precision = resolve_precision(self.budget.precision, self.device)
+        decision = decide_precision(self.budget.precision, self.device)
+        self.precision, self.precision_ratio = decision.precision, decision.ratio
+        self.precision_reason = decision.reason
         # TF32 matmuls for what stays fp32 on CUDA under `auto` (recorded in the precision label)
         self.tf32 = self.device.type == "cuda" and self.budget.precision == "auto"
 
     _counting = False  # True while the FLOP counter observes a step
     _precision_note = ""  # what of the model does not follow the run's precision (the module's precision_note)
+    cast_frozen = True  # frozen matmul weights stored in the autocast dtype once (benchmark/frozen_cast.py)
+
+    def prepare_model(self, model: nn.Module) -> None:
+        """Store frozen matmul weights in the autocast dtype once; the same numbers, no per-step recast."""
+        if self.cast_frozen and self.precision in ("bf16", "fp16"):
+            cast_frozen_matmul_weights(model, torch.bfloat16 if self.precision == "bf16" else torch.float16)
 
     # -- pieces ------------------------------------------------------------------------------
     @property
@@ -325,6 +335,7 @@ class Trainer:
         with seeded(cfg.seed, self.device):
             model = self.adapter.build(task.spec, cfg.seed)
         model.to(self.device).train()
+        self.prepare_model(model)
         self._note_precision(model)
         check_forward_signature(self.adapter.name or self.cfg.model, model)
         params = [p for p in model.parameters() if p.requires_grad]
@@ -404,7 +415,7 @@ class Trainer:
                     ("test", task.spec.metric): test_value, ("test", "loss"): test_loss},
             n_params=(total, trainable), peak_mem_mb=peak_mem_mb(self.device), device=device_description(self.device),
             scores=scores, preds=preds,
-            compute={"precision": self.precision_label, "train_flops": (state.flops_per_step or 0) * state.step,
+            compute={"precision": self.precision_label, "precision_ratio": self.precision_ratio, "train_flops": (state.flops_per_step or 0) * state.step,
                      "wall_time_s": state.wall_time_s, "eval_time_s": state.eval_time_s,
                      "threads": intra_op_threads()},
         )

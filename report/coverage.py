@@ -82,8 +82,9 @@ def suite_coverage(runs: pd.DataFrame, rec: pd.DataFrame | None = None) -> list[
 def precision_sentence(rec: pd.DataFrame, profile: str) -> str:
     """What the profile's scored harness runs were computed in, counted per precision.
 
-    ``precision=auto`` is a rule on the hardware (bf16 autocast on CPUs with AMX and bf16 GPUs, fp32
-    elsewhere), so one profile's runs made in several sittings on different machines can mix
+    ``precision=auto`` is decided per machine (benchmark/precision.py: bf16 autocast where a calibration
+    measures bf16 matmuls at least 1.5x fp32, and on GPUs with native bf16; fp32 elsewhere; older runs by a
+    rule on AMX), so one profile's runs made in several sittings on different machines can mix
     precisions; a reader must see that beside the numbers, not only in a Parquet column.
     """
     if "precision" not in rec:
@@ -96,7 +97,7 @@ def precision_sentence(rec: pd.DataFrame, profile: str) -> str:
     if len(parts) == 1:
         return f" Precision: all its runs computed in {counts.index[0]}."
     return (f" Precision: its runs were computed in {' and '.join(parts)}, because `precision=auto` resolves per "
-            "machine (bf16 on CPUs with AMX, fp32 without); cells whose seeds mix precisions say so.")
+            "machine (bf16 where it measurably pays); cells whose seeds mix precisions say so.")
 
 
 def compute_sentence(rec: pd.DataFrame, profile: str) -> str:

@@ -130,6 +130,14 @@ def test_cpu_converge_gives_both_rows_of_a_task_one_budget_and_three_seeds():
     for task in CONVERGE_TASKS:
         assert p.budget(task, "fpt") == p.budget(task, "random-frozen"), task
         assert p.budget(task, "fpt").steps > get_profile("cpu-long").budget(task, "fpt").steps
+        # the evidence rows (LSTM, from scratch) train exactly as long as FPT on the same task
+        for model in {e.model for e in p.suite if e.task == task}:
+            assert p.budget(task, model).steps == p.budget(task, "fpt").steps, (task, model)
     planned = {(e.task, e.model, s) for e in p.suite for s in e.seeds}
-    assert planned == {(t, m, s) for t in CONVERGE_TASKS for m in ("fpt", "random-frozen") for s in (0, 1, 2)}
+    table6 = {(t, m, s) for t in CONVERGE_TASKS for m in ("fpt", "random-frozen") for s in (0, 1, 2)}
+    assert table6 <= planned
+    assert {(t, m, s) for t, m, s in planned - table6} == {
+        (t, m, s) for t, m in (("bit-memory", "lstm"), ("bit-memory", "random-full"), ("mnist", "lstm")) for s in (0, 1, 2)}
+    first = [(e.task, e.model, e.seeds) for e in p.suite[:18]]
+    assert {(t, m, s) for t, m, (s,) in first} == table6  # Table 6's runs first, as they were committed
     assert [e.seeds for e in p.suite[:6]] == [(0,)] * 6  # seed 0 of every row first: a cut sitting has whole columns

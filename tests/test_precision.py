@@ -1,4 +1,4 @@
-"""Precision `auto`: bf16 autocast where the CPU/GPU computes bf16 natively, fp32 elsewhere, recorded.
+"""Precision `auto`: bf16 autocast where this machine measurably computes it faster, fp32 elsewhere, recorded.
 
 bf16 must really change the computation on a CPU that has it, and must not cost accuracy beyond the
 regression gate's tolerance after a fixed budget (bit-xor and MNIST, tiny configs).
@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+import benchmark.precision as precision
 import benchmark.provenance as prov
 from benchmark.errors import FptError
 from benchmark.gate.settings import DEFAULT as GATE_DEFAULT
@@ -22,36 +23,96 @@ NATIVE = prov.cpu_native_bf16()
 needs_bf16 = pytest.mark.skipif(not NATIVE, reason="this CPU has neither AVX512-BF16 nor AMX: auto runs fp32 here")
 
 
-def test_auto_follows_the_hardware(monkeypatch):
-    monkeypatch.setattr(prov, "cpu_bf16_faster", lambda: True)
+def _timer(fp32: float, bf16: float, calls: list | None = None):
+    """Injected matmul timings: seconds per matmul for each dtype (shape-independent)."""
+    def timer(dtype, shape):
+        if calls is not None:
+            calls.append((dtype, shape))
+        return fp32 if dtype == torch.float32 else bf16
+    return timer
+
+
+def _calibration(ratio: float) -> precision.Calibration:
+    return precision.Calibration(ratio=ratio, margin=precision.MARGIN, per_shape=(ratio,), fingerprint="test",
+                                 threads=1, measured_at="now")
+
+
+def test_auto_follows_the_calibration(monkeypatch):
+    monkeypatch.setattr(precision, "process_calibration", lambda: _calibration(4.0))
     assert prov.resolve_precision("auto", CPU) == "bf16"
-    monkeypatch.setattr(prov, "cpu_bf16_faster", lambda: False)
+    decision = precision.decide("auto", CPU)
+    assert decision.ratio == 4.0 and "margin" in decision.reason
+    monkeypatch.setattr(precision, "process_calibration", lambda: _calibration(1.2))
     assert prov.resolve_precision("auto", CPU) == "fp32"
-    assert prov.resolve_precision("bf16", CPU) == "bf16"  # an explicit request is honoured
+    assert prov.resolve_precision("bf16", CPU) == "bf16"  # an explicit request is honoured, never timed
+    assert precision.decide("fp32", CPU).ratio is None
     assert prov.resolve_precision("auto", torch.device("mps")) == "fp32"
     with pytest.raises(FptError, match="fp16 needs a CUDA"):
         prov.resolve_precision("fp16", CPU)
 
 
-def test_cpu_flags_decide_native_bf16(monkeypatch):
-    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
-    monkeypatch.setattr(prov, "cpu_flags", lambda: frozenset({"avx512f", "avx512_bf16"}))
-    assert prov.cpu_native_bf16()
-    monkeypatch.setattr(prov, "cpu_flags", lambda: frozenset({"avx2", "amx_bf16"}))
-    assert prov.cpu_native_bf16() and prov.cpu_bf16_faster()  # AMX: always worth it
-    monkeypatch.setattr(prov, "cpu_flags", lambda: frozenset({"avx512f"}))
-    assert not prov.cpu_native_bf16() and not prov.cpu_bf16_faster()
+def test_decision_margin_with_injected_timings(tmp_path):
+    fast = precision.calibrate(timer=_timer(fp32=4e-3, bf16=1e-3), directory=tmp_path / "a")
+    assert fast.precision == "bf16" and fast.ratio == pytest.approx(4.0)
+    slow = precision.calibrate(timer=_timer(fp32=1e-3, bf16=1.4e-3), directory=tmp_path / "b")  # Intel guest hiding AMX
+    assert slow.precision == "fp32"
+    edge = precision.calibrate(timer=_timer(fp32=precision.MARGIN * 0.99e-3, bf16=1e-3), directory=tmp_path / "c")
+    assert edge.precision == "fp32"  # just under the margin: a small matmul gain does not pay for autocast's casts
 
 
-def test_avx512_bf16_without_amx_resolves_to_fp32_by_rule(monkeypatch, tmp_path):
-    """AVX512-BF16 alone was slower than fp32 on a Xeon VM hiding AMX: ``auto`` stays fp32 there, by a rule
-    on the flags (no timing, so a loaded machine cannot flip it between runs)."""
-    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
-    monkeypatch.setattr(prov, "cpu_flags", lambda: frozenset({"avx512f", "avx512_bf16"}))
-    assert prov.cpu_native_bf16() and not prov.cpu_bf16_faster()
-    assert prov.resolve_precision("auto", CPU) == "fp32"
-    monkeypatch.setattr(prov, "cpu_flags", lambda: frozenset({"avx512f", "avx512_bf16", "amx_bf16", "amx_tile"}))
-    assert prov.resolve_precision("auto", CPU) == "bf16"
+def test_timings_alternate_and_keep_each_dtypes_fastest():
+    calls: list = []
+    spiked = {0, 5, 6, 7}  # load spikes hit the first and the last samples
+
+    def timer(dtype, shape):
+        calls.append(dtype)
+        base = 4e-3 if dtype == torch.float32 else 1e-3
+        return 10.0 if len(calls) - 1 in spiked else base
+
+    ratio, per_shape = precision.measure_ratio(timer, shapes=((8, 8, 8),), rounds=4)
+    assert ratio == pytest.approx(4.0) and per_shape == pytest.approx((4.0,))  # minimum per dtype discards the spikes
+    assert calls == [torch.float32, torch.bfloat16, torch.bfloat16, torch.float32] * 2  # order swaps every round
+
+
+def test_calibration_is_cached_per_machine_fingerprint(tmp_path, monkeypatch):
+    first = precision.calibrate(timer=_timer(4e-3, 1e-3), directory=tmp_path)
+
+    def must_not_measure(dtype, shape):
+        raise AssertionError("a cached machine measured again")
+
+    again = precision.calibrate(timer=must_not_measure, directory=tmp_path)
+    assert again == first  # one machine never flips: the cached answer is reused
+    monkeypatch.setattr(prov, "cpu_flags", lambda: frozenset({"avx512f", "amx_bf16"}))  # another machine kind
+    other = precision.calibrate(timer=_timer(1e-3, 2e-3), directory=tmp_path)
+    assert other.fingerprint != first.fingerprint and other.precision == "fp32"
+    path = tmp_path / f"precision-{first.fingerprint}.json"
+    assert path.exists()
+    monkeypatch.undo()
+    path.write_text("{not json")  # a damaged cache is measured again, not trusted or fatal
+    assert precision.calibrate(timer=_timer(1e-3, 1e-3), directory=tmp_path).precision == "fp32"
+
+
+def test_ci_profile_stays_fp32_and_never_calibrates(monkeypatch, tmp_path):
+    from benchmark.profiles import get_profile
+
+    def boom():
+        raise AssertionError("ci must not depend on a timing")
+
+    monkeypatch.setattr(precision, "process_calibration", boom)
+    cfg = make_config("bit-xor", "full", backbone="tiny-gpt2", profile="ci", max_steps=2, device="cpu")
+    assert cfg.budget.precision == "fp32"
+    assert Trainer(cfg, tmp_path).precision_label == "fp32"
+    profile = get_profile("ci")
+    assert profile.base.precision == "fp32"
+    assert all(v.get("precision", "fp32") == "fp32" for *_, v in profile.rules)
+
+
+def test_run_records_the_precision_and_the_ratio_behind_auto(monkeypatch, tmp_path):
+    monkeypatch.setattr(precision, "process_calibration", lambda: _calibration(3.25))
+    runs, _ = _run(tmp_path, "bit-xor", "full", "auto", steps=2, eval_every=2)
+    assert set(runs.precision) == {"bf16"} and set(runs.precision_ratio) == {3.25}
+    runs, _ = _run(tmp_path / "explicit", "bit-xor", "full", "fp32", steps=2, eval_every=2)
+    assert set(runs.precision) == {"fp32"} and runs.precision_ratio.isna().all()
 
 
 def test_bf16_autocast_acts_on_cpu(tmp_path):

@@ -61,6 +61,7 @@ def cmd_bench(a: argparse.Namespace) -> int:
         m = speed.machine()
         print(f"machine: {m['cpu']}; flags {' '.join(m['flags'])}; native bf16: {m['native_bf16']}; "
               f"threads {m['threads']}; torch {m['torch']}", flush=True)
+        print(f"precision: {m['auto_reason']}", flush=True)
         print("ratio = reference s / ours s (above 1: ours faster); lever rows: reference = ours with that lever off\n",
               flush=True)
     result = speed.run_bench(cfgs, rounds=rounds, eval_examples=eval_examples, levers=not a.no_levers,
