@@ -10,7 +10,8 @@
   launch, not the work).
 
 The "bf16 only where native" rule (never ``including_emulation=True``) lives with the precision decision,
-``benchmark/precision.py:cuda_bf16_native``. Everything here is safe to call on a CPU-only build: it answers "no CUDA" instead of raising.
+``benchmark/precision.py:cuda_bf16_native``. Everything here is safe to call on a CPU-only build: it
+answers "no CUDA" instead of raising.
 """
 
 from __future__ import annotations
