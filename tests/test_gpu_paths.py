@@ -222,14 +222,19 @@ def test_gpu_smoke_checks_fail_on_what_they_guard() -> None:
         assert not all(c.ok for c in run_checks(rows, {"lstm"})), change
 
 
-def test_gpt2_body_runs_without_a_kv_cache() -> None:
+def test_gpt2_body_runs_without_a_kv_cache_on_cuda(monkeypatch) -> None:
+    from types import SimpleNamespace
+
     from baselines.backbones import get_backbone
 
     body = get_backbone("tiny-gpt2").build(pretrained=False)
+    assert body.kwargs_for(SimpleNamespace(device=torch.device("cuda"))) == {"use_cache": False}
+    assert body.kwargs_for(torch.zeros(1)) == {}  # CPU: the library default (the committed CPU numbers used it)
     seen = {}
     body.model.register_forward_pre_hook(lambda m, a, kw: seen.update(kw), with_kwargs=True)
+    monkeypatch.setattr(type(body), "kwargs_for", lambda self, h: {"use_cache": False})  # what a CUDA input gets
     body(torch.randn(2, 5, body.info.d_model), None)
-    assert seen.get("use_cache") is False
+    assert seen.get("use_cache") is False  # ... reaches the library's forward
 
 
 def test_gpt2_weights_load_in_an_explicit_fp32(monkeypatch) -> None:
