@@ -1,5 +1,6 @@
-"""Built-in backbones and model adapters. Importing this package registers them."""
+"""Built-in backbones and model adapters.
 
-from . import backbones, fpt, lstm  # noqa: F401
-from . import bitmem_pretrained, dinov2, reservoir, statistics, vit  # noqa: F401  (pretraining-modality baselines, issue 4)
-from . import controls  # noqa: F401  (no-body controls for the transfer gain, issue 13)
+Importing the package registers nothing (so ``fptbench --help`` need not import torch); the registries
+import ``baselines.plugins`` (declared in the ``fptbench.builtins`` entry points), which imports every
+module of the package: adapters and backbones are found, not listed.
+"""

@@ -80,7 +80,7 @@ class Backbone:
         return self.build_body(model, info)
 
 
-BACKBONES: Registry[Backbone] = Registry("backbone", "fptbench.backbones", declared_builtins=True)
+BACKBONES: Registry[Backbone] = Registry("backbone", "fptbench.backbones", declared_builtins=True, of=Backbone)
 
 
 def register_backbone(backbone: Backbone) -> Backbone:
@@ -88,11 +88,7 @@ def register_backbone(backbone: Backbone) -> Backbone:
     return backbone
 
 
-def get_backbone(name: str) -> Backbone:
-    obj = BACKBONES.get(name)
-    if not isinstance(obj, Backbone):
-        raise FptError(f"'{name}' is not a fptbench Backbone; build one with baselines.backbones.Backbone")
-    return obj
+get_backbone = BACKBONES.get  # typed: the registry checked every entry is a Backbone
 
 
 # ---------------------------------------------------------------------------------------------

@@ -109,6 +109,7 @@ def pretrained_body_weights(backbone: str, profile: str = "cpu", seed: int = 0, 
 @register_model("bit-memory-pretrained")
 class BitMemoryPretrained(TransformerAdapter):
     family = "frozen-bitmemory-pretrained-transformer"
+    controls = ("random-frozen", "no-body", "one-attention")  # same architecture random and frozen, then no body
     description = ("The backbone's architecture pretrained by the harness on Bit Memory (random init, fully trained, "
                    "cached by config hash), then frozen like FPT.")
     pretrained = False  # the architecture is built randomly, then the harness's own checkpoint is loaded

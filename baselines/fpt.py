@@ -107,6 +107,7 @@ class TransformerAdapter(ModelAdapter):
 @register_model("fpt")
 class FPT(TransformerAdapter):
     family = "frozen-pretrained-transformer"
+    controls = ("random-frozen", "no-body", "one-attention")  # same architecture random and frozen, then no body
     description = "Frozen pretrained transformer: attention and feed-forward frozen; input, output, norms, positions train."
     kind_label = "frozen pretrained"
 
@@ -114,6 +115,7 @@ class FPT(TransformerAdapter):
 @register_model("full")
 class Full(TransformerAdapter):
     family = "finetuned-pretrained-transformer"
+    controls = ("random-full", "no-body", "one-attention")  # same architecture from scratch, then no body
     description = ("The same pretrained transformer with nothing frozen (pretrained, then finetuned). Not the paper's "
                    "Table 1 'Full', which is trained from scratch: that is 'random-full'.")
     trainable = EVERYTHING

@@ -26,6 +26,10 @@ class ModelAdapter(abc.ABC):
     default_lr: ClassVar[float | None] = None  # overrides the profile's lr unless the profile pins one
     uses_backbone: ClassVar[bool] = True
     default_backbone: ClassVar[str | None] = "minilm-l6"
+    # The control models a row of this adapter is compared with (first = the primary one): a pretrained
+    # transformer declares the same architecture at random init and the body-free controls, and the
+    # leaderboard reports its transfer gain over each. Declared here, never guessed from ``family``.
+    controls: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, backbone: str | None = None, **options: Any) -> None:
         self.backbone = (backbone or self.default_backbone) if self.uses_backbone else None
@@ -47,7 +51,7 @@ class ModelAdapter(abc.ABC):
         }
 
 
-MODELS: Registry[type[ModelAdapter]] = Registry("model", "fptbench.models", declared_builtins=True)
+MODELS: Registry[type[ModelAdapter]] = Registry("model", "fptbench.models", declared_builtins=True, of=ModelAdapter)
 
 
 def register_model(name: str):
@@ -63,9 +67,7 @@ def register_model(name: str):
 
 
 def get_adapter(name: str, backbone: str | None = None, **options: Any) -> ModelAdapter:
-    cls = MODELS.get(name)
-    if not (isinstance(cls, type) and issubclass(cls, ModelAdapter)):
-        raise FptError(f"'{name}' is not a fptbench ModelAdapter subclass; subclass benchmark.model.ModelAdapter")
+    cls = MODELS.get(name)  # the registry checked it is a ModelAdapter subclass
     if not cls.name:
         cls.name = name
     if backbone is not None and not cls.uses_backbone:

@@ -105,8 +105,3 @@ register_profile(Profile(
     # paired with FPT's two seeds.
     + tuple(SuiteEntry("bit-xor", m, None, (0, 1)) for m in ("no-body", "one-attention")),
 ))
-
-from . import profile_ci  # noqa: E402,F401  (the CI-gate profile lives with its owner)
-from . import profile_long  # noqa: E402,F401  (cpu-long: the claims profile, docs/claims.md)
-from . import profile_converge  # noqa: E402,F401  (cpu-converge: Table 6 on the bit tasks and MNIST)
-from . import profile_paper_day  # noqa: E402,F401  (paper-day: the paper's claims on GPT-2 in ~one GPU-day)

@@ -100,7 +100,9 @@ class Profile:
         return budget
 
 
-PROFILES: Registry[Profile] = Registry("profile", "fptbench.profiles", builtins=("benchmark.profile_defs",))
+# Built-in profiles are found, not listed: every core module named ``profile_*.py`` registers its own
+# (docs/adding-a-profile.md); other packages use the ``fptbench.profiles`` entry-point group.
+PROFILES: Registry[Profile] = Registry("profile", "fptbench.profiles", scan=("benchmark", "profile_"), of=Profile)
 
 
 def register_profile(profile: Profile) -> Profile:
@@ -108,8 +110,18 @@ def register_profile(profile: Profile) -> Profile:
     return profile
 
 
-def get_profile(name: str) -> Profile:
-    profile = PROFILES.get(name)
-    if not isinstance(profile, Profile):
-        raise FptError(f"'{name}' is not a fptbench Profile")
-    return profile
+get_profile = PROFILES.get  # typed: the registry checked every entry is a Profile
+
+
+def expected_budget(profile: str, task: str, model: str) -> Budget:
+    """The budget ``fptbench run`` gives (task, model) under ``profile`` with no override: the profile's
+    base, the adapter's own ``default_lr``, then the profile's rules.
+
+    The one derivation of a run's expected budget: the runner builds new runs with it and every reader
+    of old runs compares a stored budget against it (``benchmark.runview``), so "modified budget" and
+    "the profile's own learning rate" mean the same thing everywhere. Raises FptError naming the profile
+    or model when either is not registered here (a submitter's own cannot be checked).
+    """
+    from .model import MODELS  # lazy: model.py imports torch; reading profiles must not
+
+    return get_profile(profile).budget(task, model, getattr(MODELS.get(model), "default_lr", None))

@@ -41,6 +41,27 @@ def load_object(spec: str) -> object:
 BUILTINS_GROUP = "fptbench.builtins"
 
 
+def plugin_modules(package: str, prefix: str = "") -> list[str]:
+    """The modules (not subpackages) of ``package`` whose names start with ``prefix``, sorted.
+
+    A plugin package is found, not listed: every module in it is imported, so adding a plugin is adding
+    one file, and no import list can forget it. Private modules (``_name``) are skipped.
+    """
+    import pkgutil
+
+    pkg = importlib.import_module(package)
+    return sorted(f"{package}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__)
+                  if not m.ispkg and m.name.startswith(prefix) and not m.name.startswith("_"))
+
+
+def import_plugins(package: str, prefix: str = "") -> list[str]:
+    """Import every module of ``plugin_modules(package, prefix)`` (each registers its plugins); their names."""
+    names = plugin_modules(package, prefix)
+    for name in names:
+        importlib.import_module(name)
+    return names
+
+
 def builtin_modules(kind: str) -> list[str]:
     """Modules declared (entry-point group ``fptbench.builtins``) to register the built-ins of ``kind``."""
     return sorted(ep.value for ep in entry_points(group=BUILTINS_GROUP) if ep.name.split(".")[0] == kind)
@@ -50,13 +71,18 @@ class Registry(Generic[T]):
     """Name -> object registry for one kind of plugin.
 
     Collisions are errors (two plugins silently shadowing each other is how numbers change without
-    anybody noticing). Entry points are scanned lazily, once.
+    anybody noticing). Entry points are scanned lazily, once. ``of``: the type every entry must be (an
+    instance of it, or for class registries a subclass), checked once when the entry is added, so a
+    ``get`` needs no wrapper re-checking it.
     """
 
-    def __init__(self, kind: str, group: str, builtins: tuple[str, ...] = (), *, declared_builtins: bool = False) -> None:
+    def __init__(self, kind: str, group: str, builtins: tuple[str, ...] = (), *, declared_builtins: bool = False,
+                 scan: tuple[str, str] | None = None, of: type | None = None) -> None:
         self.kind = kind
         self.group = group
+        self.of = of
         self._builtins = builtins  # core modules whose import registers built-in plugins
+        self._scan = scan  # (package, module-name prefix): core modules found by a package scan (plugin_modules)
         self._declared = declared_builtins  # expects fptbench.builtins entry points for this kind
         self._items: dict[str, T] = {}
         self._lazy: dict[str, str] = {}
@@ -70,6 +96,9 @@ class Registry(Generic[T]):
         return deco
 
     def add(self, name: str, obj: T) -> None:
+        if self.of is not None and not (isinstance(obj, self.of) or (isinstance(obj, type) and issubclass(obj, self.of))):
+            raise FptError(f"{self.kind} '{name}' is a {type(obj).__name__} ({obj!r}), not a {self.of.__module__}."
+                           f"{self.of.__qualname__}; build or subclass that")
         if name in self._items and self._items[name] is not obj:
             raise FptError(f"{self.kind} '{name}' is registered twice ({self._items[name]!r} and {obj!r}); rename one")
         self._items[name] = obj
@@ -85,7 +114,8 @@ class Registry(Generic[T]):
             raise FptError(f"no built-in {self.kind}s are declared in the '{BUILTINS_GROUP}' entry points: the installed "
                            "fptbench metadata is stale or shadowed by a fptbench.egg-info folder in the working "
                            "directory; delete that folder and run `make install`")
-        for module in (*self._builtins, *declared):
+        scanned = plugin_modules(*self._scan) if self._scan else []
+        for module in (*self._builtins, *scanned, *declared):
             importlib.import_module(module)
         self._scan_entry_points()
 

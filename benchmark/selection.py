@@ -23,7 +23,7 @@ Columns (metric values are fractions as stored, e.g. accuracy 0.0..1.0, not perc
 task, model        what ran
 backbone, preset   ``preset`` is the ``preset`` model option, "" for none
 profile            the budget profile; ``task_version`` the task's version
-options            other model options as sorted JSON ("{}" for none)
+options            other model options as canonical JSON ("{}" for none; ``runview.options_key``)
 budget_steps       steps per run
 metric             the task's main metric (e.g. accuracy)
 lr_selected        the chosen learning rate (NaN when no lr is eligible)
@@ -49,56 +49,15 @@ from typing import Any
 
 import pandas as pd
 
+from .runview import REPLACED, RunView, profile_lr, same_lr, view_of
+
 COLUMNS = ["task", "model", "backbone", "preset", "profile", "task_version", "options", "budget_steps", "metric",
            "lr_selected", "val_mean", "val_sd", "test_mean", "test_sd", "n_seeds", "seeds", "lrs_tried",
            "lrs_eligible", "n_diverged", "fixed_lr", "fixed_val_mean", "fixed_test_mean", "fixed_test_sd",
            "fixed_n_seeds", "same_grid"]
-GROUP = ["task", "model", "backbone", "preset", "profile", "task_version", "task_fingerprint", "options", "budget_key"]
-
-
-def run_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per run: identity, lr, preset, budget without lr, status, main val and test metric."""
-    cols = ["run_id", "status", "task", "model", "backbone", "profile", "task_version", "task_fingerprint", "seed",
-            "lr", "preset", "options", "budget_key", "budget_steps", "metric", "val", "test"]
-    if runs.empty:
-        return pd.DataFrame(columns=cols)
-    runs = runs.drop_duplicates(["run_id", "split", "metric"], keep="first")
-    out: list[dict[str, Any]] = []
-    for run_id, g in runs.groupby("run_id", sort=True):
-        first = g.iloc[0]
-        cfg = json.loads(first.config)
-        budget = dict(cfg.get("budget", {}))
-        lr = float(budget.pop("lr", math.nan))
-        options = dict(cfg.get("model_options", {}))
-        preset = str(options.pop("preset", "") or "")
-        main = g[g.metric != "loss"]
-        val = main[main.split == "val"].value
-        test = main[main.split == "test"].value
-        out.append({
-            "run_id": run_id, "status": first.status, "task": first.task, "model": first.model,
-            "backbone": first.backbone, "profile": first.profile, "task_version": first.task_version,
-            "task_fingerprint": first.task_fingerprint, "seed": int(first.seed), "lr": lr, "preset": preset,
-            "options": json.dumps(options, sort_keys=True), "budget_key": json.dumps(budget, sort_keys=True),
-            "budget_steps": int(budget.get("steps", -1)),
-            "metric": str(main.metric.iloc[0]) if len(main) else "",
-            "val": float(val.iloc[0]) if len(val) else math.nan, "test": float(test.iloc[0]) if len(test) else math.nan,
-        })
-    return pd.DataFrame(out, columns=cols)
-
-
-def profile_lr(profile: str, task: str, model: str) -> float:
-    """The lr a run gets without an override (the profile's rule, else the adapter's default): the fixed lr."""
-    from .errors import FptError
-    from .model import MODELS
-    from .profiles import PROFILES, get_profile
-
-    if profile not in PROFILES:
-        return math.nan
-    try:
-        adapter_lr = getattr(MODELS.get(model), "default_lr", None)
-    except FptError:
-        adapter_lr = None
-    return float(get_profile(profile).budget(task, model, adapter_lr).lr)
+GROUP = ["task", "model", "backbone", "preset", "profile", "task_version", "task_fingerprint", "other_options",
+         "budget_key"]
+__all__ = ["COLUMNS", "profile_lr", "records", "select", "select_results"]
 
 
 def _stats(rows: pd.DataFrame, column: str) -> tuple[float, float]:
@@ -113,9 +72,12 @@ def _eligible(at_lr: pd.DataFrame, seeds: set[int]) -> bool:
     return set(fin.seed) == seeds and len(at_lr) == len(fin) and bool(fin.val.map(math.isfinite).all())
 
 
-def select(runs: pd.DataFrame) -> pd.DataFrame:
-    """The lr chosen on validation per configuration, with test at that choice and the fixed-lr result."""
-    table = run_table(runs)
+def select(runs: "pd.DataFrame | RunView") -> pd.DataFrame:
+    """The lr chosen on validation per configuration, with test at that choice and the fixed-lr result.
+
+    ``runs``: the runs table or a run view (``benchmark.runview``); a submitted copy of a run the harness
+    has itself does not count twice (the view's ``replaced`` policy)."""
+    table = view_of(runs, REPLACED).runs
     if table.empty:
         return pd.DataFrame(columns=COLUMNS)
     rows: list[dict[str, Any]] = []
@@ -131,7 +93,7 @@ def select(runs: pd.DataFrame) -> pd.DataFrame:
                 best_lr, best_val = lr, mean
         chosen = g[g.lr == best_lr] if eligible else g.iloc[0:0]
         fixed = profile_lr(ident["profile"], ident["task"], ident["model"])
-        at_fixed = g[g.lr.map(lambda x: math.isclose(x, fixed, rel_tol=1e-9))] if math.isfinite(fixed) else g.iloc[0:0]
+        at_fixed = g[same_lr(g.lr, fixed)] if math.isfinite(fixed) else g.iloc[0:0]
         fixed_ok = len(at_fixed) > 0 and _eligible(at_fixed, seeds)
         val_mean, val_sd = _stats(chosen, "val")
         test_mean, test_sd = _stats(chosen, "test")
@@ -142,7 +104,7 @@ def select(runs: pd.DataFrame) -> pd.DataFrame:
         tried = json.dumps(sorted(zip(g.lr.astype(float).tolist(), g.seed.astype(int).tolist())))
         rows.append({
             "task": ident["task"], "model": ident["model"], "backbone": ident["backbone"], "preset": ident["preset"],
-            "profile": ident["profile"], "task_version": ident["task_version"], "options": ident["options"],
+            "profile": ident["profile"], "task_version": ident["task_version"], "options": ident["other_options"],
             "budget_steps": int(g.budget_steps.iloc[0]), "metric": str(g.metric.iloc[0]),
             "lr_selected": best_lr, "val_mean": val_mean, "val_sd": val_sd, "test_mean": test_mean, "test_sd": test_sd,
             "n_seeds": int(len(chosen)), "seeds": sorted(int(s) for s in chosen.seed), "lrs_tried": lrs,
@@ -158,9 +120,9 @@ def select(runs: pd.DataFrame) -> pd.DataFrame:
 
 def select_results(dirs: list[str]) -> pd.DataFrame:
     """``select`` over the runs of results directories."""
-    from .results import read_table
+    from .runview import read_runs
 
-    return select(read_table(dirs, "runs"))
+    return select(read_runs(dirs, REPLACED))
 
 
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:

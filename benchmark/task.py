@@ -214,7 +214,7 @@ class ScoredLike(Task):
         return self.real.scores(out, y)
 
 
-TASKS: Registry[type[Task]] = Registry("task", "fptbench.tasks", declared_builtins=True)
+TASKS: Registry[type[Task]] = Registry("task", "fptbench.tasks", declared_builtins=True, of=Task)
 
 
 def register_task(name: str):
@@ -230,7 +230,5 @@ def register_task(name: str):
 
 
 def get_task(name: str) -> Task:
-    cls = TASKS.get(name)
-    if isinstance(cls, type) and issubclass(cls, Task):
-        return cls()
-    raise FptError(f"'{name}' is not a fptbench Task subclass; subclass benchmark.task.Task")
+    """A fresh instance of the registered task (the registry checked it is a Task subclass)."""
+    return TASKS.get(name)()

@@ -20,7 +20,9 @@ import pandas as pd
 from benchmark.errors import FptError
 from benchmark.profiles import get_profile
 
-from .compute import HARNESS, on_full_training_split, profile_lr, run_records, same_lr
+from benchmark.runview import HARNESS, RunView, same_lr, view_of
+
+from .cells import on_full_training_split, profile_lr
 
 SCORED = ("finished", "diverged")
 Key = tuple[str, str, str, int]  # task, model, backbone ("none" without one), seed
@@ -61,12 +63,12 @@ def _plain_done(rec: pd.DataFrame, profile: str) -> frozenset[Key]:
     return frozenset(keys)
 
 
-def suite_coverage(runs: pd.DataFrame, rec: pd.DataFrame | None = None) -> list[SuiteCoverage]:
-    """One entry per registered profile that has runs in ``runs`` (profiles unknown here are skipped);
-    ``rec``: ``run_records(runs)`` when the caller has it already."""
-    if runs.empty:
+def suite_coverage(runs: "pd.DataFrame | RunView") -> list[SuiteCoverage]:
+    """One entry per registered profile that has runs in ``runs`` (a run view, or a runs table); profiles
+    unknown here are skipped."""
+    rec = view_of(runs).runs
+    if rec.empty:
         return []
-    rec = run_records(runs) if rec is None else rec
     out = []
     for name in sorted(set(rec.profile)):
         try:
@@ -117,11 +119,12 @@ def compute_sentence(rec: pd.DataFrame, profile: str) -> str:
             f"wall time x its threads{unknown}).")
 
 
-def coverage_by_profile(runs: pd.DataFrame, results: str) -> dict[str, str]:
+def coverage_by_profile(runs: "pd.DataFrame | RunView", results: str) -> dict[str, str]:
     """profile -> one plain paragraph (backticks for code): how much of its suite is here, and in which precision."""
     out = {}
-    rec = run_records(runs) if not runs.empty else None
-    for c in suite_coverage(runs, rec):
+    view = view_of(runs)
+    rec = view.runs if not view.empty else None
+    for c in suite_coverage(view):
         n, d = len(c.planned), len(c.planned) - len(c.missing)
         tasks = ", ".join(f"{t} {done}/{planned}" for t, (done, planned) in c.per_task().items())
         facts = (precision_sentence(rec, c.profile) + compute_sentence(rec, c.profile)) if rec is not None else ""
@@ -135,6 +138,6 @@ def coverage_by_profile(runs: pd.DataFrame, results: str) -> dict[str, str]:
     return out
 
 
-def coverage_lines(runs: pd.DataFrame, results: str) -> list[str]:
+def coverage_lines(runs: "pd.DataFrame | RunView", results: str) -> list[str]:
     """The report header's lines, one per profile."""
     return list(coverage_by_profile(runs, results).values())

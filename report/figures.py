@@ -17,7 +17,9 @@ from pathlib import Path
 import matplotlib
 import pandas as pd
 
-from .compute import dedupe_runs, profile_lr, run_records, same_lr
+from benchmark.runview import same_lr, view_of
+
+from .cells import profile_lr
 from .formats import Figure
 from .plateau import curve_ends
 
@@ -80,7 +82,7 @@ def series_table(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
     """Tidy per-(profile, backbone group, task, series, step) statistics over seeds: what gets plotted."""
     cols = ["profile", "backbone", "task", "series", "metric", "step", "wall_time_mean_s", "value_mean", "value_min",
             "value_max", "n_seeds"]
-    rec = run_records(dedupe_runs(runs))
+    rec = view_of(runs).runs
     curves = curves.drop_duplicates(["run_id", "step", "split", "metric"], keep="first")
     if rec.empty or curves.empty:
         return pd.DataFrame(columns=cols)

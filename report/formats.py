@@ -12,12 +12,12 @@ import io
 from dataclasses import dataclass, field
 from typing import Callable
 
-from benchmark.errors import FptError
+from benchmark.registry import Registry
 
 from . import markup as M
-from .compute import HARNESS, NO_HARNESS_RUN, Cell, RowResult, TableResult
+from .cells import HARNESS, NO_HARNESS_RUN, Cell, RowResult, TableResult
 from .markup import code, from_backticks
-from .paper import SOURCES, PaperValue
+from .paper_values import SOURCES, PaperValue
 from .plateau import CAPTION as CURVE_CAPTION
 
 
@@ -48,21 +48,15 @@ class Format:
     write: Callable[[ReportData], str]
 
 
-FORMATS: dict[str, Format] = {}
+FORMATS: Registry[Format] = Registry("report format", "fptbench.formats", of=Format)
 
 
 def register_format(fmt: Format) -> Format:
-    if fmt.name in FORMATS and FORMATS[fmt.name] is not fmt:
-        raise FptError(f"report format '{fmt.name}' is registered twice")
-    FORMATS[fmt.name] = fmt
+    FORMATS.add(fmt.name, fmt)
     return fmt
 
 
-def get_format(name: str) -> Format:
-    try:
-        return FORMATS[name]
-    except KeyError:
-        raise FptError(f"unknown report format '{name}'; choose from {', '.join(sorted(FORMATS))}") from None
+get_format = FORMATS.get
 
 
 # -- shared cell text --------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Callable
 import pandas as pd
 
 from benchmark.errors import FptError
+from benchmark.registry import Registry
 
 Extract = Callable[[pd.DataFrame], "tuple[float | None, str]"]
 
@@ -31,21 +32,15 @@ class Metric:
     censor: "Callable[[pd.DataFrame], float | None] | None" = None
 
 
-METRICS: dict[str, Metric] = {}
+METRICS: Registry[Metric] = Registry("report metric", "fptbench.metrics", of=Metric)
 
 
 def register_metric(metric: Metric) -> Metric:
-    if metric.name in METRICS and METRICS[metric.name] is not metric:
-        raise FptError(f"report metric '{metric.name}' is registered twice; rename one")
-    METRICS[metric.name] = metric
+    METRICS.add(metric.name, metric)
     return metric
 
 
-def get_metric(name: str) -> Metric:
-    try:
-        return METRICS[name]
-    except KeyError:
-        raise FptError(f"unknown report metric '{name}'; known: {', '.join(sorted(METRICS))}") from None
+get_metric = METRICS.get
 
 
 def main_metric_row(run: pd.DataFrame, split: str) -> pd.Series:

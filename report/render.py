@@ -73,7 +73,8 @@ def _render_into(target: Path, results_dirs: Sequence[Path], shown_results: Sequ
     if not tables:  # the paper's claims checked on these results: claims.md, claims.json (report/claims/)
         from .claims import render_claims
 
-        written += render_claims(runs, target, absence, shown_results[0] if shown_results else "RESULTS")
+        written += render_claims(runs, target, absence, shown_results[0] if shown_results else "RESULTS",
+                                 results_dirs=results_dirs)
     manifest = {
         "fptbench_report": 1,
         "formats": list(formats),

@@ -9,23 +9,19 @@ entry point), so a new table never needs an edit to the renderer.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from benchmark.errors import FptError
 from benchmark.registry import Registry
+from benchmark.runview import options_key
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from benchmark.runview import RunView
+
 ANY = "any"
-
-
-def _freeze_options(options: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...] | None:
-    if options is None:
-        return None
-    return tuple(sorted((str(k), json.dumps(v, sort_keys=True)) for k, v in dict(options).items()))
 
 
 @dataclass(frozen=True)
@@ -35,13 +31,15 @@ class RowSpec:
     ``backbone="any"`` takes the backbone of the table group being rendered (one table per
     (profile, backbone) group); a named backbone pins it. ``options=None`` accepts any options;
     the default ``{}`` accepts only runs without options, so an ablation run (``preset=+ln``) never
-    leaks into the plain FPT row. ``paper_row`` is the ``row`` value in the paper's table CSV.
+    leaks into the plain FPT row. Options are held as their key (``benchmark.runview.options_key``, the
+    run view's ``options_key`` column), so a row and a run compare options one way only. ``paper_row`` is
+    the ``row`` value in the paper's table CSV.
     """
 
     label: str
     model: str
     backbone: str = ANY
-    options: tuple[tuple[str, str], ...] | None = ()
+    options: str | None = "{}"  # a dict is accepted and stored as its key
     paper_row: str | None = None
     paper_backbone: str | None = None  # what the paper's number for this row used; None: the table's
     paper_table: str | None = None  # the paper CSV table of this row's ``paper_row``; None: the table's
@@ -50,11 +48,11 @@ class RowSpec:
     def __post_init__(self) -> None:
         if not self.label or not self.model:
             raise FptError("a table row needs a label and a model")
-        if self.options is not None and not isinstance(self.options, tuple):
-            object.__setattr__(self, "options", _freeze_options(self.options))  # accept a plain dict
+        if self.options is not None and not isinstance(self.options, str):
+            object.__setattr__(self, "options", options_key(self.options))  # accept a plain dict
 
     def matches_options(self, model_options: Mapping[str, Any]) -> bool:
-        return self.options is None or _freeze_options(model_options) == self.options
+        return self.options is None or options_key(model_options) == self.options
 
 
 @dataclass(frozen=True)
@@ -108,43 +106,32 @@ class TableSpec:
             raise FptError(f"table '{self.name}' repeats a task column")
 
 
-TABLE_SPECS: Registry[TableSpec] = Registry("table", "fptbench.tables", declared_builtins=True)
+TABLE_SPECS: Registry[TableSpec] = Registry("table", "fptbench.tables", declared_builtins=True, of=TableSpec)
 
 # A run selection narrows the runs matching a row in one cell (one task, one group) before the cell's
-# statistics, e.g. to the learning rate chosen on validation (report/tables/selection.py). It returns
-# the kept run records and a note shown with the cell (or, when nothing is kept, the missing reason).
-RunSelection = Callable[["pd.DataFrame", "pd.DataFrame"], "tuple[pd.DataFrame, str]"]
-RUN_SELECTIONS: dict[str, RunSelection] = {}
+# statistics, e.g. to the learning rate chosen on validation (report/tables/selection.py). It gets the
+# cell's run records (rows of ``RunView.runs``) and the whole run view, and returns the kept records and
+# a note shown with the cell (or, when nothing is kept, the missing reason).
+RunSelection = Callable[["pd.DataFrame", "RunView"], "tuple[pd.DataFrame, str]"]
+RUN_SELECTIONS: Registry[RunSelection] = Registry("run selection", "fptbench.run_selections")
 
 
 def register_run_selection(name: str, fn: RunSelection) -> RunSelection:
-    """Register ``fn(cell_records, runs) -> (kept_records, note)`` under ``name`` for ``RowSpec.runs``."""
-    if name in RUN_SELECTIONS and RUN_SELECTIONS[name] is not fn:
-        raise FptError(f"run selection '{name}' is registered twice; rename one")
-    RUN_SELECTIONS[name] = fn
+    """Register ``fn(cell_records, run_view) -> (kept_records, note)`` under ``name`` for ``RowSpec.runs``."""
+    RUN_SELECTIONS.add(name, fn)
     return fn
 
 
-def get_run_selection(name: str) -> RunSelection:
-    try:
-        return RUN_SELECTIONS[name]
-    except KeyError:
-        raise FptError(f"unknown run selection '{name}'; known: {', '.join(sorted(RUN_SELECTIONS)) or 'none'}") from None
+get_run_selection = RUN_SELECTIONS.get
 
 
 def register_table(spec: TableSpec) -> TableSpec:
     """Register a table spec (call at import time of the module that declares it)."""
-    if not isinstance(spec, TableSpec):
-        raise FptError(f"register_table expects a report.specs.TableSpec, got {type(spec).__name__}")
-    TABLE_SPECS.add(spec.name, spec)
+    TABLE_SPECS.add(getattr(spec, "name", "?"), spec)
     return spec
 
 
-def get_table(name: str) -> TableSpec:
-    spec = TABLE_SPECS.get(name)
-    if not isinstance(spec, TableSpec):
-        raise FptError(f"'{name}' is not a report.specs.TableSpec")
-    return spec
+get_table = TABLE_SPECS.get  # typed: the registry checked every entry is a TableSpec
 
 
 def all_tables() -> list[TableSpec]:

@@ -114,3 +114,31 @@ def test_missing_builtin_declarations_name_the_cause(monkeypatch) -> None:
     reg: Registry[object] = Registry("model", "fptbench.models", declared_builtins=True)
     with pytest.raises(FptError, match="egg-info"):
         reg.names()
+
+
+def test_a_typed_registry_refuses_the_wrong_kind_once_at_registration() -> None:
+    """One typed registry: a wrong object is refused when added, so ``get`` needs no wrapper re-checking it."""
+    from benchmark.profiles import PROFILES, Budget, Profile
+    from benchmark.registry import Registry
+    from benchmark.task import TASKS, Task
+
+    reg: Registry[Profile] = Registry("profile", "fptbench.nothing", of=Profile)
+    with pytest.raises(FptError, match="not a benchmark.profiles.Profile"):
+        reg.add("x", Budget())
+    good = Profile("x", "", Budget())
+    reg.add("x", good)
+    assert reg.get("x") is good
+    with pytest.raises(FptError, match="not a benchmark.task.Task"):
+        TASKS.add("zz-not-a-task", dict)
+    assert PROFILES.of is Profile and TASKS.of is Task
+
+
+def test_gate_settings_are_a_typed_registry_filled_by_the_profiles() -> None:
+    """The ci profile's module registers its per-key gate settings; an unknown profile has none (defaults)."""
+    from benchmark.gate.settings import GATES, KeyGate, gates_for
+
+    ci = gates_for("ci")
+    assert ci and all(isinstance(g, KeyGate) for g in ci.values()) and "ci" in GATES
+    assert gates_for("no-such-profile") == {}
+    with pytest.raises(FptError, match="not a builtins.dict"):
+        GATES.add("zz", [])

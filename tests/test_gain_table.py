@@ -6,7 +6,7 @@ import pytest
 
 from benchmark.errors import FptError
 from report import uncertainty as unc
-from report.compute import Cell, _derived_cell
+from report.cells import Cell, _derived_cell
 from report.specs import DerivedRow, get_table
 
 

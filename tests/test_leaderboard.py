@@ -19,7 +19,7 @@ from benchmark.results import read_table, write_table
 from report import uncertainty as unc
 from report.leaderboard import build_leaderboard, build_site
 from report.leaderboard import data as lb_data
-from report.leaderboard.data import budget_changes
+from benchmark.runview import budget_changes as view_budget_changes
 
 BUDGET = {"eval_every": 5, "checkpoint_every": 100, "eval_batch_size": 1000, "batch_size": 8}
 LSTM_OPTS = {"hidden": 16, "layers": 1}
@@ -196,6 +196,11 @@ def test_empty_results_render(tmp_path: Path) -> None:
     board, _ = build_site([tmp_path / "none"], tmp_path / "site")
     assert board.n_runs == 0
     assert "No runs in this track yet." in (tmp_path / "site" / "index.html").read_text()
+
+
+def budget_changes(cfg: dict, legacy_schema: bool = False) -> dict:
+    """The run view's budget changes of a (profile, task, model, budget) config dict."""
+    return view_budget_changes(cfg["profile"], cfg["task"], cfg["model"], cfg["budget"], legacy_schema=legacy_schema)
 
 
 def test_budget_changes_paper_track() -> None:

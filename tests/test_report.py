@@ -400,7 +400,7 @@ def test_a_backbone_pinned_by_a_row_does_not_form_its_own_group():
     """The image row pins dinov2-s: its fpt run must not fill 'Language (FPT)' in a dinov2-s group."""
     import pandas as pd
 
-    from report.compute import groups_for
+    from report.cells import groups_for
     from report.specs import get_table
 
     spec = get_table("modality")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from report.compute import compute_all
+from report.cells import compute_all
 from report.formats import delta_text, ours_text
 from report.specs import get_table
 from test_claims import frame, seeds

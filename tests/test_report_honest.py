@@ -218,7 +218,7 @@ def test_a_task_evaluated_unlike_the_paper_is_flagged_in_every_format(harness: P
 
 def test_table1_flags_the_homology_column_whose_test_split_is_not_the_papers(harness: Path, tmp_path: Path) -> None:
     """remote-homology tests on TAPE's fold holdout; the paper's 12.7 is valid-split accuracy x 0.9739."""
-    from report.compute import task_comparability
+    from report.reasons import task_comparability
 
     assert task_comparability("remote-homology") and not task_comparability("remote-homology-fpt")
     texts = _render([harness], tmp_path / "rep")
@@ -230,10 +230,10 @@ def test_table1_flags_the_homology_column_whose_test_split_is_not_the_papers(har
 
 
 def test_report_is_in_percent_and_deltas_never_print_minus_zero() -> None:
-    from report.compute import Cell
+    from report.cells import Cell
     from report.formats import delta_text, signed
     from report.metrics import get_metric
-    from report.paper import PaperValue
+    from report.paper_values import PaperValue
 
     assert get_metric("test-metric").unit == "%" and "(%)" in get_metric("test-metric").label
     assert signed(-0.04, 1) == "0.0" and signed(0.04, 1) == "0.0" and signed(-0.06, 1) == "-0.1"

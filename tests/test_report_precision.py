@@ -6,7 +6,7 @@ runs of one precision must carry no such note.
 
 from __future__ import annotations
 
-from report.compute import compute_all
+from report.cells import compute_all
 from report.coverage import coverage_lines
 from report.specs import get_table
 from test_claims import claim, finding, frame, run_rows

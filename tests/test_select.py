@@ -100,7 +100,7 @@ def test_same_grid_flags_a_method_with_another_grid() -> None:
 
 
 def _table_cells(runs: pd.DataFrame):
-    from report.compute import Group, compute_table
+    from report.cells import Group, compute_table
     from report.specs import get_table
 
     table = compute_table(get_table("lr-selection"), Group(PROFILE, "tiny-gpt2"), runs)

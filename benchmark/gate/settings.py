@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import FptError
+from ..registry import Registry
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,9 @@ class KeyGate:
 
 
 DEFAULT = KeyGate()
-_GATES: dict[str, dict[str, KeyGate]] = {}
+# profile -> its per-key settings; registered by the profile modules (benchmark/profile_*.py), which the
+# profile registry finds, so asking for the profiles' names loads every gate too.
+GATES: Registry[dict] = Registry("gate settings", "fptbench.gates", of=dict)
 
 
 def key_name(key: tuple[str, str, str]) -> str:
@@ -50,7 +53,7 @@ def key_name(key: tuple[str, str, str]) -> str:
 
 def register_gate(profile: str, keys: dict[str, KeyGate]) -> None:
     """Register the per-key settings of a profile (``"task/model/backbone"`` -> KeyGate)."""
-    _GATES[profile] = dict(keys)
+    GATES.add(profile, dict(keys))
 
 
 def gates_for(profile: str) -> dict[str, KeyGate]:
@@ -58,7 +61,7 @@ def gates_for(profile: str) -> dict[str, KeyGate]:
     from ..profiles import PROFILES
 
     PROFILES.names()  # loads the built-in profile modules, which register their gates
-    return dict(_GATES.get(profile, {}))
+    return dict(GATES.get(profile)) if profile in GATES else {}
 
 
-__all__ = ["DEFAULT", "KeyGate", "gates_for", "key_name", "register_gate"]
+__all__ = ["DEFAULT", "GATES", "KeyGate", "gates_for", "key_name", "register_gate"]

@@ -1,40 +1,78 @@
-"""From the runs table to the per-seed numbers a claim compares, and the commands for what is missing.
+"""From the run view to the rows a claim compares, each with its status: trained, converged, budget.
 
-A claim is checked on one *group*: a profile and the language-pretrained backbone its FPT runs used
-(``minilm-l6`` standing in for GPT-2 on CPU, ``gpt2`` under the paper protocol). Every number a
-claim shows comes from that group only, so a CPU stand-in number never reads as GPT-2.
+A claim is checked per language-pretrained backbone (``minilm-l6`` standing in for GPT-2 on CPU,
+``gpt2`` under the paper protocol), with **every profile** of the results as evidence: a row is one
+(profile, task, model, options, lr), and a comparison compares rows of one profile (matched seeds).
+The rules (``report.claims.rules``) choose per task the comparison with the longest budget.
 
-Which runs fill a row (same rules as the report's tables, ``report/compute.py``): ``status ==
-"finished"``, the row's model and backbone, model options exactly equal to the row's (so an
-ablation ``preset=+ln`` run never leaks into the plain FPT row), and, for the plain rows, the
-profile's own learning rate: runs of a learning-rate grid (``--budget lr=...``) feed only the
-tuned-lr claim. Two finished configs for one seed, or runs of two task fingerprints, make the row
-missing with the conflict as the reason, never a silent pick.
+Runs come from ``benchmark.runview`` (the one per-run table): the harness's finished runs on the
+whole training split (runs on a fraction belong to the data-efficiency page), the row's model and
+backbone, options exactly equal to the row's (a ``preset=+ln`` run never fills the plain FPT row),
+and, for the plain rows, the profile's own learning rate (grid runs feed the tuned-lr claims). Two
+configs for one seed, or two task fingerprints, make the row missing with the conflict as reason.
+
+Status of a row, computed from the runs (never assumed):
+
+- **trained**: no seed predicts a single class (at least ``SINGLE_CLASS_SHARE`` of its test
+  predictions one value, read from ``predictions/``), and no seed's test accuracy is within
+  ``TRAINED_MARGIN`` points of the task's majority-class rate (the highest test accuracy of a
+  single-class run of the task in these results: what a constant prediction scores);
+- **converged**: every seed reached the task's validation threshold, or the row trained at least the
+  paper's convergence budget (Table 6: FPT's steps; random-frozen's own), or its mean validation curve
+  is flat by ``report.plateau.converged_curve``; otherwise it is *early training*;
+- **at the ceiling**: its mean is within ``CEILING_MARGIN`` of 100%.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import re
-import shlex
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from pathlib import Path
+from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
 from benchmark.errors import FptError
+from benchmark.run_command import run_command
+from benchmark.runview import HARNESS, RunView, options_key, profile_lr, same_lr, view_of
 
-from ..compute import Group, dedupe_runs, empty_reason, profile_lr, same_lr, task_absence_reason
-from ..metrics import main_metric_row
-from ..paper import paper_value
+from ..reasons import empty_reason, task_absence_reason
+from ..paper_values import paper_value
+from ..plateau import converged_curve
 
-PROFILE_ORDER = ("paper", "cpu-long", "cpu")  # which group heads the claims (README): most faithful first
+PROFILE_ORDER = ("paper", "cpu-long", "cpu-converge", "cpu")  # the profile a missing row's command uses: first present
 DEFAULT_PROFILE = "cpu-long"  # what a command for a missing run uses when there are no runs at all
 DEFAULT_BACKBONE = "minilm-l6"
 IMAGE_BACKBONES = ("vit-base", "dinov2-s")  # the image-pretrained row: the paper's ViT if run, else the stand-in
 PROFILE_LR = "profile"  # RowKey.lr: the profile's own learning rate for the (task, model)
-ANY_LR = "any"  # RowKey.lr: every learning rate (the tuned-lr claim selects among them)
+ANY_LR = "any"  # RowKey.lr: every learning rate (the tuned-lr claims select among them)
+
+SINGLE_CLASS_SHARE = 0.99  # a seed whose test predictions are this much one value did not train
+TRAINED_MARGIN = 1.0  # points: a seed this close to the majority-class rate did not train
+CEILING = 100.0  # % accuracy
+CEILING_MARGIN = 0.5  # points: a row at or above CEILING - this is at the ceiling
+
+
+@dataclass(frozen=True)
+class ClaimGroup:
+    """What the claims are checked on: a language backbone, with every profile that has its runs."""
+
+    backbone: str
+    stand_in_for: str = ""
+    profiles: tuple[str, ...] = ()
+
+    @property
+    def profile(self) -> str:  # the README names the profiles it read
+        return ", ".join(self.profiles)
+
+    @property
+    def label(self) -> str:
+        stand = f" (stand-in for {self.stand_in_for})" if self.stand_in_for else ""
+        profiles = ", ".join(f"`{p}`" for p in self.profiles)
+        return f"backbone `{self.backbone}`{stand}, profiles {profiles}"
+
+
+Group = ClaimGroup  # the name older callers import
 
 
 @dataclass(frozen=True)
@@ -43,28 +81,49 @@ class RowKey:
 
     model: str
     backbone: str | None = None
-    options: tuple[tuple[str, str], ...] = ()
+    options: str = "{}"  # benchmark.runview.options_key of the model options
     lr: str | float = PROFILE_LR
 
     @staticmethod
     def of(model: str, backbone: str | None = None, lr: str | float = PROFILE_LR, **options: Any) -> "RowKey":
-        return RowKey(model, backbone, tuple(sorted((k, json.dumps(v, sort_keys=True)) for k, v in options.items())), lr)
+        return RowKey(model, backbone, options_key(options), lr)
 
     def options_dict(self) -> dict[str, Any]:
-        return {k: json.loads(v) for k, v in self.options}
+        import json
+
+        return json.loads(self.options)
 
 
 @dataclass
 class Row:
-    """Per-seed values of one row on one task, or why there are none."""
+    """Per-seed values of one row (one profile, task, key), its budget and status, or why there are none."""
 
     values: dict[int, float] = field(default_factory=dict)
     missing: str = ""  # non-empty: why there is no value (never run, needs data, conflict, diverged ...)
     runs: pd.DataFrame | None = None  # the run records behind it (one per seed)
+    profile: str = ""
+    budget: int = 0  # steps trained (the largest over its seeds)
+    trained: bool = True
+    trained_note: str = ""
+    converged: bool = True
+    converged_note: str = ""
 
     @property
     def ok(self) -> bool:
         return not self.missing and bool(self.values)
+
+    def mean(self, seeds: Iterable[int] | None = None) -> float:
+        vals = [self.values[s] for s in (seeds if seeds is not None else self.values) if self.values.get(s) is not None]
+        return sum(vals) / len(vals) if vals else math.nan
+
+    def at_ceiling(self, seeds: Iterable[int] | None = None) -> bool:
+        return self.mean(seeds) >= CEILING - CEILING_MARGIN
+
+    def status(self) -> str:
+        """``trained; converged`` in words (what a details page shows next to the row)."""
+        parts = [("" if self.trained else "did not train: ") + (self.trained_note or ("trained" if self.trained else "")),
+                 ("" if self.converged else "early training: ") + (self.converged_note or ("converged" if self.converged else ""))]
+        return "; ".join(parts)
 
     def precisions(self, seeds: list[int] | None = None) -> dict[int, str]:
         """seed -> what its run computed in ('' where not recorded), for ``seeds`` (default: all)."""
@@ -74,72 +133,143 @@ class Row:
         return {s: p for s, p in out.items() if seeds is None or s in seeds}
 
 
-def _options_key(options: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((str(k), json.dumps(v, sort_keys=True)) for k, v in dict(options).items()))
+def records(runs: "pd.DataFrame | RunView") -> pd.DataFrame:
+    """The run view's rows the claims read: harness runs on the whole training split, with the claim names
+    for the outcome columns (``test_value``, ``val_value``)."""
+    rec = view_of(runs).runs
+    rec = rec[(rec.source == HARNESS) & (rec.train_fraction >= 1.0)]
+    return rec.rename(columns={"test": "test_value", "val": "val_value", "options_key": "okey"}).reset_index(drop=True)
 
 
-def run_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """One record per run: identity, status, options, learning rate, budget and its test outcome."""
-    cols = ["run_id", "status", "task", "model", "backbone", "seed", "profile", "options", "lr", "budget_steps",
-            "eval_every", "task_fingerprint", "config_hash", "stand_in_for", "pretrained_on", "source",
-            "test_value", "val_value", "steps_to_threshold", "steps_trained", "precision"]
-    if runs.empty:
-        return pd.DataFrame(columns=cols)
-    runs = dedupe_runs(runs)
-    recs = []
-    for run_id, rows in runs.groupby("run_id", sort=True):
-        first = rows.iloc[0]
-        config = json.loads(first.config) if isinstance(first.config, str) and first.config else {}
-        budget = config.get("budget", {})
-        test = val = math.nan
-        stt, trained = None, int(first.steps_trained)
-        if first.status == "finished":
-            t = main_metric_row(rows, "test")
-            test = float(t.value)
-            stt = None if pd.isna(t.steps_to_threshold) else int(t.steps_to_threshold)
-            val = float(main_metric_row(rows, "val").value)
-        recs.append({
-            "run_id": run_id, "status": first.status, "task": first.task, "model": first.model,
-            "backbone": first.backbone, "seed": int(first.seed), "profile": first.profile,
-            "options": _options_key(config.get("model_options", {})), "lr": float(budget.get("lr", math.nan)),
-            "budget_steps": int(budget.get("steps", -1)), "eval_every": int(budget.get("eval_every", -1)),
-            "task_fingerprint": first.task_fingerprint, "config_hash": first.config_hash,
-            "stand_in_for": first.stand_in_for or "", "pretrained_on": first.pretrained_on or "",
-            "source": first.source if isinstance(first.source, str) else "harness",
-            "test_value": test, "val_value": val, "steps_to_threshold": stt, "steps_trained": trained,
-            "precision": str(first.precision) if "precision" in rows and isinstance(first.precision, str) else "",
-        })
-    return pd.DataFrame(recs, columns=cols)
-
-
-def claim_groups(rec: pd.DataFrame) -> list[Group]:
-    """The (profile, language backbone) groups with FPT runs; a placeholder when there are none.
-
-    Ordered paper protocol first, then ``cpu-long``, ``cpu``, then other profiles by name: the first
-    group is the headline (README).
-    """
-    fpt = rec[(rec.model == "fpt") & (rec.source == "harness")]  # plain or preset (ablation) runs
-    fpt = fpt[fpt.pretrained_on.str.lower().str.startswith("language")]
-    pairs = sorted({(p, b) for p, b in zip(fpt.profile, fpt.backbone)},
-                   key=lambda pb: (PROFILE_ORDER.index(pb[0]) if pb[0] in PROFILE_ORDER else len(PROFILE_ORDER), pb))
+def claim_groups(rec: pd.DataFrame) -> list[ClaimGroup]:
+    """One group per language-pretrained backbone with FPT runs (a placeholder when there are none), each
+    with the profiles holding its runs (or the LSTM's), most faithful profile first."""
+    fpt = rec[(rec.model == "fpt") & rec.pretrained_on.str.lower().str.startswith("language")]
     out = []
-    for profile, backbone in pairs:
-        stand = sorted(v for v in fpt[(fpt.profile == profile) & (fpt.backbone == backbone)].stand_in_for.unique() if v)
-        out.append(Group(profile, backbone, stand[0] if stand else ""))
-    return out or [Group(DEFAULT_PROFILE, DEFAULT_BACKBONE, "gpt2")]
+    for backbone in sorted(set(fpt.backbone)):
+        mine = fpt[fpt.backbone == backbone]
+        stand = sorted(v for v in mine.stand_in_for.unique() if v)
+        have = set(rec[rec.backbone.isin([backbone, "none"])].profile)
+        out.append(ClaimGroup(backbone, stand[0] if stand else "", order_profiles(have)))
+    return out or [ClaimGroup(DEFAULT_BACKBONE, "gpt2", (DEFAULT_PROFILE,))]
+
+
+def order_profiles(profiles: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(set(profiles), key=lambda p: (PROFILE_ORDER.index(p) if p in PROFILE_ORDER
+                                                      else len(PROFILE_ORDER), p)))
+
+
+def paper_budget(task: str, model: str) -> int | None:
+    """Steps the paper's model took to converge on ``task`` (Table 6): random-frozen's own row, else FPT's."""
+    value = paper_value("table6", "random" if model == "random-frozen" else "fpt", task)
+    return None if value is None else int(value.value)
+
+
+class RunEvidence:
+    """What status needs beyond the runs table: validation curves and test predictions, read once.
+
+    ``curves``: the curves table (``read_table(dirs, "curves")``); ``predictions``: a predictions table,
+    or None to read ``<dir>/predictions/<run_id>.parquet`` from ``dirs`` when a run is first asked about.
+    A run with no stored predictions is not checked for single-class output (its note says so).
+    """
+
+    def __init__(self, rec: pd.DataFrame, curves: pd.DataFrame | None = None,
+                 predictions: pd.DataFrame | None = None, dirs: Iterable[Path | str] = ()) -> None:
+        self.rec = rec
+        self.dirs = [Path(d) for d in dirs]
+        if curves is None:
+            from benchmark.results import read_table
+
+            curves = read_table(self.dirs, "curves") if self.dirs else pd.DataFrame()
+        if not curves.empty:
+            curves = curves.drop_duplicates(["run_id", "step", "split", "metric"], keep="first")
+            curves = curves[(curves.split == "val") & (curves.metric != "loss")]
+        self.curves = curves
+        self.predictions = predictions
+        self._share: dict[str, float | None] = {}
+        self._majority: dict[str, float | None] = {}
+
+    def single_class_share(self, run_id: str) -> float | None:
+        """The share of the most frequent predicted value among a run's test predictions (None: not stored)."""
+        if run_id not in self._share:
+            self._share[run_id] = _share(self._predictions_of(run_id))
+        return self._share[run_id]
+
+    def _predictions_of(self, run_id: str) -> pd.DataFrame | None:
+        if self.predictions is not None:
+            return self.predictions[self.predictions.run_id == run_id]
+        for d in self.dirs:
+            path = d / "predictions" / f"{run_id}.parquet"
+            if path.is_file():
+                return pd.read_parquet(path)
+        return None
+
+    def majority_rate(self, task: str) -> float | None:
+        """% accuracy a constant prediction scores on ``task``: the best single-class run's (None: none seen)."""
+        if task not in self._majority:
+            fin = self.rec[(self.rec.task == task) & (self.rec.status == "finished")]
+            rates = [100.0 * float(t) for rid, t in zip(fin.run_id, fin.test_value)
+                     if math.isfinite(float(t)) and (self.single_class_share(rid) or 0.0) >= SINGLE_CLASS_SHARE]
+            self._majority[task] = max(rates) if rates else None
+        return self._majority[task]
+
+    def curve(self, run_ids: list[str]) -> pd.DataFrame:
+        """Mean validation curve (main metric, %) over runs, at the steps every run evaluated."""
+        if self.curves.empty:
+            return pd.DataFrame(columns=["step", "value_mean", "metric"])
+        c = self.curves[self.curves.run_id.isin(run_ids)]
+        if c.empty:
+            return pd.DataFrame(columns=["step", "value_mean", "metric"])
+        per = c.groupby("step").agg(n=("run_id", "nunique"), value_mean=("value", "mean"), metric=("metric", "first"))
+        per = per[per.n == len(set(run_ids))].reset_index()
+        scale = 100.0 if (per.metric == "accuracy").all() else 1.0
+        return per.assign(value_mean=per.value_mean * scale)[["step", "value_mean", "metric"]]
+
+
+def _share(pred: pd.DataFrame | None) -> float | None:
+    if pred is None or pred.empty:
+        return None
+    test = pred[pred.split == "test"] if "split" in pred else pred
+    if test.empty:
+        return None
+    import numpy as np
+
+    values = np.concatenate([np.ravel(np.asarray(p, dtype=object)) for p in test.prediction]).astype(str)
+    if not values.size:
+        return None
+    _, counts = np.unique(values, return_counts=True)
+    return float(counts.max()) / float(values.size)
+
+
+def _seeds_text(seeds: Iterable[int]) -> str:
+    s = sorted(seeds)
+    return f"seed{'s' if len(s) != 1 else ''} {', '.join(map(str, s))}"
 
 
 class ClaimContext:
-    """What a claim reads: the runs of one group, per-seed rows, absence reasons and run commands."""
+    """What a claim reads on one backbone: rows of every profile with their status, and run commands."""
 
-    def __init__(self, rec: pd.DataFrame, group: Group, absence: Mapping[str, str] | None = None,
-                 results_hint: str = "RESULTS", select: Any = None, raw_runs: pd.DataFrame | None = None) -> None:
-        self.rec = rec[(rec.profile == group.profile) & (rec.source == "harness")]
+    tunes_plain_rows = True  # claim 2's from-scratch row takes its validation-selected lr where a grid exists
+
+    def __init__(self, rec: pd.DataFrame, group: ClaimGroup, absence: Mapping[str, str] | None = None,
+                 results_hint: str = "RESULTS", select: Any = None, raw_runs: pd.DataFrame | None = None,
+                 evidence: RunEvidence | None = None) -> None:
+        self.rec = rec
         self.raw_runs = raw_runs if raw_runs is not None else pd.DataFrame(columns=["run_id"])  # what the selector reads
         self.group = group
         self.absence = dict(absence or {})
         self.results_hint = results_hint
         self._select = select  # the tuned-lr selector (benchmark.selection.select by default)
+        self.evidence = evidence or RunEvidence(rec)
+
+    @property
+    def profiles(self) -> tuple[str, ...]:
+        return self.group.profiles or (DEFAULT_PROFILE,)
+
+    @property
+    def command_profile(self) -> str:
+        """The profile a command for a missing row names: the most faithful one these results hold."""
+        return self.profiles[0]
 
     # -- rows ----------------------------------------------------------------------------------
     def backbone_of(self, key: RowKey) -> str:
@@ -154,92 +284,118 @@ class ClaimContext:
         return self.group.backbone if uses else "none"
 
     def image_backbone(self) -> str:
-        """The image-pretrained backbone with FPT runs in this profile (the paper's ViT first), else the stand-in."""
+        """The image-pretrained backbone with FPT runs here (the paper's ViT first), else the stand-in."""
         have = set(self.rec[self.rec.model == "fpt"].backbone)
         return next((b for b in IMAGE_BACKBONES if b in have), IMAGE_BACKBONES[-1])
 
-    def runs_of(self, task: str, key: RowKey) -> pd.DataFrame:
+    def runs_of(self, task: str, key: RowKey, profile: str) -> pd.DataFrame:
         r = self.rec
-        # a row without a pinned backbone takes the group's, or "none" for backbone-free models (the LSTM),
-        # as the report's tables do
         backbones = [key.backbone] if key.backbone is not None else [self.group.backbone, "none"]
-        m = (r.task == task) & (r.model == key.model) & r.backbone.isin(backbones)
-        m &= r.options.map(lambda o: o == key.options)
-        mine = r[m]
+        mine = r[(r.profile == profile) & (r.task == task) & (r.model == key.model) & r.backbone.isin(backbones)
+                 & (r.okey == key.options)]
         if key.lr == PROFILE_LR:
-            want = profile_lr(self.group.profile, task, key.model)
-            if want is not None:
+            want = profile_lr(profile, task, key.model)
+            if math.isfinite(want):
                 mine = mine[same_lr(mine.lr, want)]
         elif key.lr != ANY_LR:
             mine = mine[same_lr(mine.lr, float(key.lr))]
         return mine
 
-    def row(self, task: str, key: RowKey, column: str = "test_value", scale: float = 100.0) -> Row:
-        """Per-seed ``column`` (test accuracy in % by default) of finished runs, or the reason there is none."""
-        mine = self.runs_of(task, key)
+    def has_row(self, task: str, key: RowKey, profile: str) -> bool:
+        return not self.runs_of(task, key, profile).empty
+
+    def row(self, task: str, key: RowKey, profile: str, column: str = "test_value", scale: float = 100.0) -> Row:
+        """Per-seed ``column`` (test accuracy in % by default) of finished runs with the row's status."""
+        cache = self.__dict__.setdefault("_rows", {})
+        if (task, key, profile, column, scale) not in cache:
+            cache[(task, key, profile, column, scale)] = self._row(task, key, profile, column, scale)
+        return cache[(task, key, profile, column, scale)]
+
+    def _row(self, task: str, key: RowKey, profile: str, column: str, scale: float) -> Row:
+        mine = self.runs_of(task, key, profile)
         if mine.empty:
-            return Row(missing=empty_reason(self.group.profile, task, key.model, self.absence))
+            return Row(missing=empty_reason(profile, task, key.model, self.absence), profile=profile)
         if mine.task_fingerprint.nunique() > 1:
-            return Row(missing=f"conflict: runs of {mine.task_fingerprint.nunique()} task fingerprints")
+            return Row(missing=f"conflict: runs of {mine.task_fingerprint.nunique()} task fingerprints", profile=profile)
         fin = mine[mine.status == "finished"]
         if fin.empty:
-            return Row(missing=f"no finished run ({', '.join(sorted(set(mine.status)))})", runs=mine)
+            return Row(missing=f"no finished run ({', '.join(sorted(set(mine.status)))})", runs=mine, profile=profile)
         dup = fin.groupby("seed").config_hash.nunique()
         if (dup > 1).any():
-            return Row(missing=f"conflict: several configs for seed {int(dup[dup > 1].index[0])}", runs=fin)
+            return Row(missing=f"conflict: several configs for seed {int(dup[dup > 1].index[0])}", runs=fin,
+                       profile=profile)
         if column == "test_value":
-            bad = fin[~fin.test_value.map(math.isfinite)]
+            bad = fin[~fin.test_value.map(lambda v: math.isfinite(float(v)))]
             if len(bad):
-                return Row(missing=f"test metric not finite for seed {int(bad.seed.iloc[0])}", runs=fin)
+                return Row(missing=f"test metric not finite for seed {int(bad.seed.iloc[0])}", runs=fin, profile=profile)
             values = {int(s): float(v) * scale for s, v in zip(fin.seed, fin.test_value)}
         else:
             values = {int(s): (None if v is None or (isinstance(v, float) and math.isnan(v)) else v)
                       for s, v in zip(fin.seed, fin[column])}
-        return Row(values=values, runs=fin)
+        row = Row(values=values, runs=fin, profile=profile, budget=int(fin.budget_steps.max()))
+        self._status(task, key, row)
+        return row
 
-    def early_training(self, task: str) -> str:
-        """'' when this group's FPT runs on ``task`` trained at least as long as the paper's FPT took to
-        converge (Table 6), or every plain FPT run reached the task's threshold; else a note saying the
-        verdict is about early training. A "does not hold" at 600 steps of a task the paper trained for
-        10,000 says something about 600 steps, not about the paper."""
-        fpt = self.rec[(self.rec.task == task) & (self.rec.model == "fpt") & (self.rec.backbone == self.group.backbone)]
-        paper = paper_value("table6", "fpt", task)
-        if fpt.empty or paper is None:
-            return ""
-        steps = int(fpt.budget_steps.max())
-        plain = fpt[(fpt.options.map(len) == 0) & (fpt.status == "finished")]
-        if steps >= paper.value or (len(plain) and plain.steps_to_threshold.notna().all()):
-            return ""
-        return (f"early training: FPT trained {steps:,} steps here, the paper's converged in {paper.value:,.0f} "
-                f"(Table 6, {paper.source})")
+    def _status(self, task: str, key: RowKey, row: Row) -> None:
+        fin = row.runs
+        assert fin is not None
+        tests = {int(s): 100.0 * float(v) for s, v in zip(fin.seed, fin.test_value)}
+        single = [int(s) for s, rid in zip(fin.seed, fin.run_id)
+                  if (self.evidence.single_class_share(rid) or 0.0) >= SINGLE_CLASS_SHARE]
+        unknown = [int(s) for s, rid in zip(fin.seed, fin.run_id) if self.evidence.single_class_share(rid) is None]
+        majority = self.evidence.majority_rate(task)
+        at_majority = [s for s, v in tests.items() if majority is not None and abs(v - majority) <= TRAINED_MARGIN]
+        failed = sorted(set(single) | set(at_majority))
+        row.trained = not failed
+        if failed:
+            why = []
+            if single:
+                why.append(f"single-class predictions on {_seeds_text(single)}")
+            if at_majority:
+                why.append(f"within {TRAINED_MARGIN:g} pt of the majority-class rate {majority:.1f}% on "
+                           f"{_seeds_text(at_majority)}")
+            row.trained_note = "; ".join(why)
+        else:
+            row.trained_note = "trained" + (f" (no predictions stored for {_seeds_text(unknown)}: not checked)"
+                                            if unknown else "")
+        reached = fin.steps_to_threshold.map(lambda v: v is not None and math.isfinite(float(v)))
+        paper = paper_budget(task, key.model)
+        curve_ok, curve_text = converged_curve(self.evidence.curve(list(fin.run_id)))
+        if len(fin) and reached.all():
+            row.converged, row.converged_note = True, f"threshold reached on all {len(fin)} seeds"
+        elif paper is not None and row.budget >= paper:
+            row.converged, row.converged_note = True, f"trained the paper's convergence budget ({paper:,} steps)"
+        elif curve_ok:
+            row.converged, row.converged_note = True, f"validation curve {curve_text}"
+        else:
+            short = f", the paper's converged in {paper:,}" if paper is not None else ""
+            row.converged = False
+            row.converged_note = f"{row.budget:,} steps{short}; validation curve {curve_text}"
+
+    def rows_across(self, task: str, key: RowKey) -> dict[str, Row]:
+        """The row in every profile that has runs of it (profile order)."""
+        return {p: self.row(task, key, p) for p in self.profiles if self.has_row(task, key, p)}
 
     # -- commands ------------------------------------------------------------------------------
-    def run_command(self, task: str, key: RowKey, seeds: tuple[int, ...] = (0, 1, 2), lr: float | None = None) -> str:
-        """The exact ``fptbench run`` (a loop over seeds) that would fill ``key`` on ``task`` in this group."""
-        parts = ["fptbench", "run", "--task", task, "--model", key.model]
-        backbone = self.backbone_of(key)
-        if backbone != "none":
-            parts += ["--backbone", backbone]
-        parts += ["--profile", self.group.profile]
-        for k, v in key.options_dict().items():
-            parts += ["--option", f"{k}={v if isinstance(v, str) else json.dumps(v)}"]
-        fixed = profile_lr(self.group.profile, task, key.model)
-        if lr is not None and (fixed is None or not same_lr(lr, fixed)):
-            parts += ["--budget", f"lr={lr:g}"]  # the profile's own lr needs no override (same run, same hash)
-        parts += ["--results", self.results_hint]
-        cmd = " ".join(shlex.quote(p) for p in parts)
-        if len(seeds) == 1:
-            return f"{cmd} --seed {seeds[0]}"
-        return f"for s in {' '.join(map(str, seeds))}; do {cmd} --seed $s; done"
+    def run_command(self, task: str, key: RowKey, seeds: tuple[int, ...] = (0, 1, 2), lr: float | None = None,
+                    profile: str | None = None) -> str:
+        """The exact ``fptbench run`` (a loop over seeds) that would fill ``key`` on ``task``."""
+        profile = profile or self.command_profile
+        fixed = profile_lr(profile, task, key.model)
+        budget = {"lr": lr} if lr is not None and not (math.isfinite(fixed) and same_lr(lr, fixed)) else {}
+        return run_command(task, key.model, profile, seeds, backbone=self.backbone_of(key),
+                           options=key.options_dict(), budget=budget, results=self.results_hint)
 
     def data_command(self, task: str) -> str | None:
         """``fptbench data prepare ...`` when the missing reason is absent data (taken from the reason)."""
+        import re
+
         reason = self.absence.get(task) or task_absence_reason(task)
         found = re.search(r"fptbench data prepare [\w.-]+", reason)
         return found.group(0) if found else None
 
     def missing_commands(self, task: str, key: RowKey, row: Row, want_seeds: int = 3,
-                         lrs: tuple[float, ...] | None = None) -> list[str]:
+                         lrs: tuple[float, ...] | None = None, profile: str | None = None) -> list[str]:
         """Commands that would give ``key`` on ``task`` ``want_seeds`` finished seeds (and every lr of a grid)."""
         cmds = []
         data = self.data_command(task)
@@ -248,7 +404,7 @@ class ClaimContext:
         have = set(row.values) if row.ok else set()
         seeds = tuple(s for s in range(want_seeds) if s not in have) or tuple(range(want_seeds))
         for lr in (lrs or (None,)):
-            cmds.append(self.run_command(task, key, seeds, lr))
+            cmds.append(self.run_command(task, key, seeds, lr, profile or row.profile or None))
         return cmds
 
     # -- tuned learning rate ---------------------------------------------------------------------
@@ -261,3 +417,13 @@ class ClaimContext:
         except ImportError:
             return None
         return select
+
+    def lrs_tried(self, task: str, model: str, profile: str) -> list[float]:
+        runs = self.runs_of(task, RowKey.of(model, lr=ANY_LR), profile)
+        return sorted(set(runs[runs.status == "finished"].lr))
+
+    def tuned(self, task: str, model: str, profile: str) -> "tuple[float, list[float]] | str":
+        """(lr selected on validation, rates it chose among) for (task, model) in ``profile``, or why none."""
+        from .tuned import selected_lr
+
+        return selected_lr(self, task, model, profile)

@@ -14,39 +14,41 @@ import pandas as pd
 from ..coverage import coverage_by_profile
 from ..markup import from_backticks
 from ..markup import html as markup_html
-from .base import FAILS, HOLDS, INCONCLUSIVE, NOT_MEASURED
+from .base import FAILS, HOLDS, NOT_MEASURED, OPEN
 from .output import evaluate_claims
 
-CSS_CLASS = {HOLDS: "claim-holds", FAILS: "claim-fails", INCONCLUSIVE: "claim-open", NOT_MEASURED: "claim-missing"}
+CSS_CLASS = {HOLDS: "claim-holds", FAILS: "claim-fails", OPEN: "claim-open", NOT_MEASURED: "claim-missing"}
 STYLE = (".claim-holds{color:#1a7f37;font-weight:600}.claim-fails{color:#cf222e;font-weight:600}"
          ".claim-open{color:#9a6700}.claim-missing{color:#57606a}")
 NO_RUN = "no run in these results"
 ANCHOR = '<section id="track-'
 
 
-def claims_section(runs: pd.DataFrame, results_hint: str = "RESULTS") -> str:
-    """``<section id="claims">``: one table per (profile, backbone) group, verdict and reason per claim."""
+def claims_section(runs: pd.DataFrame, results_hint: str = "RESULTS", results_dirs=None) -> str:
+    """``<section id="claims">``: one table per language backbone, verdict and evidence per claim."""
     from .paper import PAPER_TASKS
 
-    checked = evaluate_claims(runs, {t: NO_RUN for t in PAPER_TASKS}, results_hint)
+    checked = evaluate_claims(runs, {t: NO_RUN for t in PAPER_TASKS}, results_hint, results_dirs=results_dirs)
     coverage = coverage_by_profile(runs, results_hint)
     parts = [f"<style>{STYLE}</style>", '<section id="claims"><h2>Does the paper hold? The claims, checked</h2>',
              '<p class="small">Each claim is a decision rule over these results (docs/claims.md): <em>holds</em> and '
-             "<em>does not hold</em> need at least 2 seeds and 95% bootstrap intervals over seeds; a stand-in backbone "
+             "<em>does not hold</em> need 3 matched seeds, rows that trained and converged, and a 95% t-interval; "
+             "every profile is evidence and per task the longest budget decides; a stand-in backbone "
              "tests the claim on that backbone, not on GPT-2. The report's claims.md has the numbers and the commands "
              "that would measure what is missing.</p>"]
     for group, results in checked:
         stand = f" (stand-in for {group.stand_in_for})" if group.stand_in_for else ""
-        parts.append(f"<h3>profile {html.escape(group.profile)}, backbone {html.escape(group.backbone)}"
-                     f"{html.escape(stand)}</h3>")
-        if group.profile in coverage:
-            parts.append(f'<p class="small">{markup_html(from_backticks(coverage[group.profile]))}</p>')
-        parts.append("<table><thead><tr><th>#</th><th>claim</th><th>verdict</th><th>why</th></tr></thead><tbody>")
+        parts.append(f"<h3>backbone {html.escape(group.backbone)}{html.escape(stand)}, profiles "
+                     f"{html.escape(group.profile)}</h3>")
+        for p in group.profiles:
+            if p in coverage:
+                parts.append(f'<p class="small">{markup_html(from_backticks(coverage[p]))}</p>')
+        parts.append("<table><thead><tr><th>#</th><th>claim</th><th>verdict</th><th>evidence</th></tr></thead><tbody>")
         for r in results:
             parts.append(f"<tr><td>{r.number}</td><td title=\"{html.escape(r.rule)}\">{html.escape(r.title)} "
                          f"<span class=\"small\">({html.escape(r.paper_ref)})</span></td>"
                          f"<td class=\"{CSS_CLASS[r.verdict]}\">{html.escape(r.verdict)}</td>"
-                         f"<td>{html.escape(r.reason)}</td></tr>")
+                         f"<td title=\"{html.escape(r.reason)}\">{html.escape(r.evidence)}</td></tr>")
         parts.append("</tbody></table>")
     parts.append("</section>")
     return "\n".join(parts)

@@ -17,7 +17,7 @@ def _claims_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--check", action="store_true", help="with --readme: exit 1 if FILE's block is not what the results give")
 
 
-@command("claims", "check the paper's claims on results (holds / does not hold / inconclusive / not measured, with "
+@command("claims", "check the paper's claims on results (holds / does not hold / open / not measured, with "
          "intervals and the commands that would measure what is missing); --readme updates a README's block")
 @args(_claims_args)
 def cmd_claims(a: argparse.Namespace) -> int:
@@ -32,7 +32,7 @@ def cmd_claims(a: argparse.Namespace) -> int:
         if not d.is_dir():
             raise FptError(f"results directory {d} does not exist; pass the right --results")
     runs = read_table(dirs, "runs")
-    checked = evaluate_claims(runs, results_hint=str(dirs[0]))
+    checked = evaluate_claims(runs, results_hint=str(dirs[0]), results_dirs=dirs)
     coverage = coverage_by_profile(runs, str(dirs[0]))
     if a.readme:
         same = update_readme(a.readme, readme_block(checked, a.link, coverage), check=a.check)

@@ -1,4 +1,4 @@
-"""From the harness's Parquet tables to leaderboard rows: pure data, no HTML.
+"""From the run view to leaderboard rows: pure data, no HTML.
 
 Why a separate layer: the HTML and the sibling ``leaderboard.json`` are two views of the same
 numbers, and tests can check the aggregation (means, intervals, ranks, gains, missing reasons)
@@ -17,12 +17,14 @@ Rules (each one is visible on the site):
 - each track declares its task set (the suite of a profile); mean rank, its bootstrap interval and
   the normalized mean use complete rows only (a number for every declared task); other tasks that
   were run show as extra columns that are never ranked;
-- a pretrained-transformer row is paired with its controls (same task, track, profile label and
-  source; matched seeds): its transfer gain is pretrained minus control in percentage points with a
+- a row whose adapter declares controls (``ModelAdapter.controls``: the pretrained transformers) is
+  paired with them (same task, track, profile label and source; matched seeds; ``gains.py``): its transfer gain is pretrained minus control in percentage points with a
   paired bootstrap interval; a missing control is shown with the command that runs it;
 - runs with ``train_fraction`` < 1 belong to the data-efficiency page only, never to a track;
 - a submitted run (``source='submitted:<name>'``) is dropped as soon as the harness has the same
-  run id (same config hash): the harness rerun replaces it.
+  run id (same config hash): the harness rerun replaces it (the run view's ``replaced`` policy).
+
+The records are in ``schema.py``, ranking in ``ranking.py``, control pairing in ``gains.py``.
 """
 
 from __future__ import annotations
@@ -30,212 +32,28 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable
 
 import pandas as pd
 
 from benchmark.hashing import canonical_json, sha256_text
-from benchmark.results import read_table
+from benchmark.runview import REPLACED, RunView, read_runs, same_lr, submitter
 from report import uncertainty as unc
-from report.normalize import DEFINITION as NORM_DEFINITION
-from report.normalize import majority_rate, normalized
+from report.normalize import majority_rate
 
-PAPER_TRACK = "paper"
-OPEN_TRACK = "open"
-TUNED_TRACK = "tuned"
-TRACK_TITLES = {PAPER_TRACK: "paper protocol", OPEN_TRACK: "open", TUNED_TRACK: "tuned"}
-# the profile whose suite declares each track's task set
-TRACK_TASK_PROFILE = {PAPER_TRACK: "paper", OPEN_TRACK: "cpu", TUNED_TRACK: "cpu"}
-TRACK_NOTES = {
-    PAPER_TRACK: "Profile 'paper' with its fixed hyperparameters and step budgets, every budget field (lr "
-                 "included) equal to the profile's for that task and model.",
-    OPEN_TRACK: "Every other profile or a modified budget; the profile is shown on each row.",
-    TUNED_TRACK: "Runs picked by the tuning protocol (benchmark.selection): hyperparameters selected on validation.",
-}
-N_BOOT = 2000
-BOOT_SEED = 0
-UNIT = "%"
-PCT = 100.0  # every stored metric is a fraction; the leaderboard shows percentages like the report
+from .gains import pair_controls
+from .ranking import mark_ties, normalize_rows, rank_rows
+from .schema import (BOOT_SEED, DEFINITIONS, N_BOOT, OPEN_TRACK, PAPER_TRACK, PCT, TRACK_NOTES, TRACK_TASK_PROFILE,
+                     TRACK_TITLES, TUNED_TRACK, UNIT, Cell, EfficiencyPoint, GainVs, Leaderboard, Row, Track)
 
-# A pretrained-transformer family -> the controls it is paired with, first = the primary (sorting) control.
-# The same-architecture random control keeps the row's backbone; the no-body controls take none.
-FROZEN_CONTROLS = ("random-frozen", "no-body", "one-attention")
-FINETUNED_CONTROLS = ("random-full", "no-body", "one-attention")
-NO_BACKBONE_CONTROLS = ("no-body", "one-attention")
+__all__ = ["BOOT_SEED", "DEFINITIONS", "N_BOOT", "OPEN_TRACK", "PAPER_TRACK", "PCT", "TUNED_TRACK", "UNIT", "Cell",
+           "EfficiencyPoint", "GainVs", "Leaderboard", "Row", "Track", "build_leaderboard", "declared_tasks", "slugify"]
 
-DEFINITIONS = {
-    "cell": "mean test accuracy (%) over seeds; [lo, hi] is the 95% percentile-bootstrap interval of the mean "
-            f"over seeds ({N_BOOT} resamples, seed {BOOT_SEED}); 'one seed' = no interval can be given",
-    "mean_rank": "mean over the track's declared tasks of the row's rank (1 = best, ties share the average rank), "
-                 "among rows that have every declared task",
-    "rank_ci95": "95% bootstrap interval of the mean rank, resampling seeds within every cell and tasks jointly",
-    "tied": "adjacent rows whose rank intervals overlap are marked tied (\u2248)",
-    "norm_score": NORM_DEFINITION,
-    "norm_mean": "mean of the normalized scores over the track's declared tasks (complete rows only)",
-    "gain": "transfer gain = pretrained minus control, in percentage points, over seeds both rows ran (paired); "
-            "[lo, hi] is the paired bootstrap 95% interval",
-    "train_flops": "training FLOPs counted by the harness (torch's FLOP counter on one step x steps), mean over seeds",
-}
-
-
-@dataclass
-class GainVs:
-    control_model: str
-    control: str | None  # the control row's slug (its key in leaderboard.json); None: missing
-    gain: float | None
-    gain_ci95: list[float] | None
-    n_pairs: int
-    missing: str  # why there is no gain, with the command that runs the control; "" when there is one
-
-
-@dataclass
-class Cell:
-    task: str
-    metric: str
-    mean: float | None  # None: missing (see reason); percent
-    std: float | None
-    n: int  # seeds with a number
-    n_runs: int  # seeds run (finished + diverged)
-    n_diverged: int
-    reason: str  # why the cell is missing or qualified; "" for a plain number
-    rank: float | None = None
-    run_ids: list[str] = field(default_factory=list)
-    budget_changes: dict[str, Any] = field(default_factory=dict)  # vs the profile's budget for this task
-    seeds: list[int] = field(default_factory=list)  # seeds with a number, in order of ``values``
-    values: list[float] = field(default_factory=list)  # per-seed percent
-    ci95: list[float] | None = None  # None: fewer than two seeds ("one seed") or missing
-    norm_score: float | None = None
-    gain: float | None = None  # vs the primary control
-    gain_ci95: list[float] | None = None
-    control: str | None = None  # slug of the primary control row
-    gains: dict[str, GainVs] = field(default_factory=dict)  # control model -> gain against it
-    train_flops: float | None = None
-    train_time_s: float | None = None
-    peak_mem_mb: float | None = None
-    precision: str | None = None
-    n_params_trainable: int | None = None
-    n_params_total: int | None = None
-
-
-@dataclass
-class Row:
-    slug: str
-    track: str
-    model: str
-    backbone: str
-    profile: str  # as recorded
-    profile_label: str  # profile, or profile* when the budget was modified
-    budget_changes: dict[str, dict[str, Any]]  # task -> changed budget fields (only modified tasks)
-    options: dict[str, Any]
-    source: str
-    submitted_by: str | None
-    cells: dict[str, Cell]
-    coverage: int
-    mean_rank: float | None
-    mean_rank_reason: str
-    meta: dict[str, Any]
-    rank_ci95: list[float] | None = None
-    tied_with: list[str] = field(default_factory=list)  # slugs of adjacent rows with overlapping rank intervals
-    norm_mean: float | None = None
-    is_pretrained: bool = False  # a pretrained-transformer row: it gets gain columns
-    controls: list[str] = field(default_factory=list)  # control models it is paired with
-    mean_gain: float | None = None  # mean gain over declared tasks vs the primary control (complete only)
-    verification: str | None = None  # submitted rows: submitted | verified | contradicted
-
-
-@dataclass
-class Track:
-    name: str
-    title: str
-    note: str
-    tasks: list[str]  # every column: declared tasks first, then extra tasks that were run
-    metrics: dict[str, str]
-    rows: list[Row]
-    declared_tasks: list[str] = field(default_factory=list)  # the track's task set: ranks use these only
-    task_set_from: str = ""  # where the declared set comes from
-    chance: dict[str, float | None] = field(default_factory=dict)  # majority-class rate (%) per task
-
-
-@dataclass
-class EfficiencyPoint:
-    task: str
-    model: str
-    backbone: str
-    profile: str
-    fraction: float
-    mean: float | None
-    ci95: list[float] | None
-    n: int
-    seeds: list[int]
-    run_ids: list[str]
-    precision: str | None = None  # computed in (points of one curve may differ: shown beside each)
-
-
-@dataclass
-class Leaderboard:
-    tracks: list[Track]
-    n_runs: int
-    sources: list[str]
-    unit: str = UNIT
-    definitions: dict[str, str] = field(default_factory=dict)
-    data_efficiency: list[EfficiencyPoint] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def to_json(self) -> str:
-        """Canonical JSON (sorted keys, NaN-free) so regenerating gives identical bytes."""
-        return json.dumps(asdict(self), sort_keys=True, indent=1, allow_nan=False)
-
-
-# -- budgets and labels ---------------------------------------------------------------------------
-def adapter_default_lr(model: str) -> tuple[bool, float | None]:
-    """(known, default lr) of a registered model adapter; unknown models cannot be checked."""
-    from benchmark.errors import FptError
-    from benchmark.model import MODELS
-
-    try:
-        cls = MODELS.get(model)
-    except FptError:
-        return False, None
-    return True, getattr(cls, "default_lr", None)
-
-
-def budget_changes(config: dict[str, Any], legacy_schema: bool = False) -> dict[str, Any]:
-    """Fields of the run's budget that differ from its profile's budget for that (task, model).
-
-    The expected budget is what ``make_config`` gives with no override: the profile's base, the
-    adapter's own default lr, then the profile's rules. The run's lr is compared like every other
-    field, so an ``--budget lr=0.05`` run is a modified run. An unregistered profile or model (e.g. a
-    submitter's own) cannot be checked and is reported as such. ``legacy_schema``: a runs file of
-    schema v1 was written when every profile's precision was ``fp32`` (``auto`` did not exist), so its
-    ``fp32`` is the profile's own precision of the time, not a change.
-    """
-    from benchmark.errors import FptError
-    from benchmark.profiles import Budget, get_profile
-
-    try:
-        profile = get_profile(config["profile"])
-    except FptError:
-        return {"profile": "not registered here (budget unchecked)"}
-    known, lr = adapter_default_lr(config["model"])
-    if not known:
-        return {"model": "not registered here (budget unchecked)"}
-    run_budget = Budget(**config["budget"])
-    expected = profile.budget(config["task"], config["model"], lr).to_dict()
-    got = run_budget.to_dict()
-    if legacy_schema and got.get("precision") == "fp32":
-        got["precision"] = expected["precision"]
-    return {k: got[k] for k in sorted(got) if got[k] != expected[k]}
-
-
+# -- labels and small helpers -------------------------------------------------------------------------
 def slugify(*parts: str) -> str:
     """A file-name-safe, collision-free page name (model names may contain anything)."""
     readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", "__".join(parts))[:60].strip("._") or "row"
     return f"{readable}-{sha256_text(canonical_json(parts))[:8]}"
-
-
-def _submitted_name(source: str) -> str | None:
-    return source.split(":", 1)[1] if source.startswith("submitted:") else None
 
 
 def _unique(values: Iterable[Any]) -> list[Any]:
@@ -276,37 +94,19 @@ def declared_tasks(track: str) -> tuple[list[str], str]:
 
 
 # -- aggregation ------------------------------------------------------------------------------------
-def prefer_harness(runs: pd.DataFrame) -> pd.DataFrame:
-    """Drop submitted rows of any run id the harness has itself (the rerun replaces the submission),
-    and exact duplicates of a run found in several results directories."""
-    if runs.empty:
-        return runs
-    harness_ids = set(runs.loc[runs.source == "harness", "run_id"])
-    keep = (runs.source == "harness") | ~runs.run_id.isin(harness_ids)
-    runs = runs[keep]
-    return runs.drop_duplicates(subset=["run_id", "split", "metric", "source"], keep="first")
-
-
-def _run_frame(runs: pd.DataFrame, ignore: tuple[str, ...] = ("train_fraction",)) -> pd.DataFrame:
-    """One record per run: its test metric (not the loss) plus what keys its leaderboard row.
+def _keyed(view: RunView, ignore: tuple[str, ...] = ("train_fraction",)) -> pd.DataFrame:
+    """The view's runs that recorded a test metric, with ``value`` (the test metric), ``options`` (their key)
+    and ``budget_changes`` (canonical JSON, the row key) as the tracks group them.
 
     ``ignore``: budget fields that are an axis of the view, not a change (train_fraction always; lr in
     the tuned track, where it is chosen on validation by design)."""
-    test = runs[(runs.split == "test") & (runs.metric != "loss")].copy()
-    if test.empty:
-        return test
-    configs = [json.loads(c) for c in test.config]
-    fractions = [float(c.get("budget", {}).get("train_fraction", 1.0)) for c in configs]
-    versions = [int(v) if _finite(v) is not None else 1 for v in test.schema_version]
-    changes = [budget_changes(c, legacy_schema=v < 2) for c, v in zip(configs, versions)]
-    test["train_fraction"] = fractions
-    test["budget_changes"] = [canonical_json({k: v for k, v in ch.items() if k not in ignore}) for ch in changes]
-    test["options"] = [canonical_json(c.get("model_options", {})) for c in configs]
-    return test
+    runs = view.runs[view.runs.has_test.astype(bool)]
+    changes = [canonical_json({k: v for k, v in ch.items() if k not in ignore}) for ch in runs.budget_changes]
+    return runs.assign(value=runs.test, options=runs.options_key, budget_changes=changes)
 
 
-def _compute(ok: pd.DataFrame, cell: Cell) -> None:
-    """Per-run compute record, summarized over the cell's seeds (None where the runs lack it)."""
+def _cost(ok: pd.DataFrame, cell: Cell) -> None:
+    """What the cell's runs cost (FLOPs, time, memory, precision, parameters), over its seeds (None where not recorded)."""
     def mean_of(col: str) -> float | None:
         if col not in ok:
             return None
@@ -354,128 +154,8 @@ def _cell(task: str, metric: str, runs: pd.DataFrame) -> Cell:
     reason = f"{n_div} of {len(runs)} seed(s) diverged and are not in the mean" if n_div else ""
     cell = Cell(task, metric, float(sum(vals) / len(vals)), std, len(ok), len(runs), n_div, reason, run_ids=ids,
                 budget_changes=changes, seeds=[int(s) for s in ok.seed], values=vals, ci95=_ci(vals))
-    _compute(ok, cell)
+    _cost(ok, cell)
     return cell
-
-
-def _rank(rows: list[Row], tasks: list[str]) -> None:
-    """Mean rank over the declared tasks among complete rows (1 = best, ties share the average rank),
-    with a bootstrap interval over seeds and tasks."""
-    complete = [r for r in rows if tasks and all(r.cells[t].mean is not None for t in tasks)]
-    complete_ids = {id(r) for r in complete}
-    for t in tasks:
-        vals = pd.Series([r.cells[t].mean for r in complete], dtype=float)
-        ranks = vals.rank(ascending=False, method="average")
-        for r, k in zip(complete, ranks):
-            r.cells[t].rank = float(k)
-    intervals = unc.rank_intervals({r.slug: {t: r.cells[t].values for t in tasks} for r in complete},
-                                   n_boot=N_BOOT, seed=BOOT_SEED) if complete else {}
-    for r in rows:
-        if id(r) in complete_ids:
-            r.mean_rank = sum(r.cells[t].rank for t in tasks) / len(tasks)  # type: ignore[misc]
-            r.mean_rank_reason = f"mean of {len(tasks)} task ranks among {len(complete)} complete rows"
-            ci = intervals.get(r.slug)
-            r.rank_ci95 = None if ci is None else [round(ci[0], 4), round(ci[1], 4)]
-        else:
-            missing = [t for t in tasks if r.cells[t].mean is None]
-            r.mean_rank = None
-            r.mean_rank_reason = (f"not ranked: {len(missing)} of {len(tasks)} declared tasks missing "
-                                  f"({', '.join(missing)}); ranks are computed only over rows with every declared task"
-                                  if tasks else "not ranked: the track declares no tasks")
-
-
-def _ties(rows: list[Row]) -> None:
-    """Mark adjacent ranked rows (in display order) whose rank intervals overlap."""
-    ranked = [r for r in rows if r.mean_rank is not None]
-    tied = unc.tied_adjacent([r.slug for r in ranked],
-                             {r.slug: (tuple(r.rank_ci95) if r.rank_ci95 else None) for r in ranked},
-                             {r.slug: float(r.mean_rank) for r in ranked})  # type: ignore[arg-type]
-    for r in ranked:
-        r.tied_with = tied[r.slug]
-
-
-def _normalize(rows: list[Row], track: Track) -> None:
-    for r in rows:
-        for t, c in r.cells.items():
-            chance = track.chance.get(t)
-            if c.mean is not None and chance is not None:
-                v = normalized(c.mean, chance)
-                c.norm_score = None if v is None else round(v, 4)
-        scores = [r.cells[t].norm_score for t in track.declared_tasks]
-        if track.declared_tasks and all(s is not None for s in scores):
-            r.norm_mean = round(sum(scores) / len(scores), 4)  # type: ignore[arg-type]
-
-
-def _controls_for(row: Row) -> tuple[str, ...]:
-    family = " ".join(row.meta.get("model_family", []))
-    if "pretrained" not in family:
-        return ()
-    return FINETUNED_CONTROLS if family.startswith("finetuned") else FROZEN_CONTROLS
-
-
-def run_command(task: str, model: str, backbone: str | None, profile: str, seeds: list[int],
-                changes: dict[str, Any]) -> str:
-    """The command that runs a missing control, with the same budget changes as its pretrained row."""
-    parts = ["fptbench", "run", "--task", task, "--model", model]
-    if backbone and backbone != "none":
-        parts += ["--backbone", backbone]
-    parts += ["--profile", profile]
-    for k, v in sorted(changes.items()):
-        if k == "steps":
-            parts += ["--max-steps", str(v)]
-        elif k not in ("lr", "profile", "model"):  # the control uses its own adapter's lr, like its profile
-            parts += ["--budget", f"{k}={json.dumps(v)}"]
-    seed_list = seeds or [0]
-    if len(seed_list) == 1:
-        return " ".join(parts + ["--seed", str(seed_list[0])])
-    return f"for s in {' '.join(map(str, seed_list))}; do {' '.join(parts)} --seed $s; done"
-
-
-def _gains(rows: list[Row], track: Track) -> None:
-    """Pair each pretrained-transformer row with its controls and compute per-task gains."""
-    for row in rows:
-        controls = _controls_for(row)
-        if not controls:
-            continue
-        row.is_pretrained = True
-        row.controls = list(controls)
-        for k, control_model in enumerate(controls):
-            want_bb = "none" if control_model in NO_BACKBONE_CONTROLS else row.backbone
-            match = [r for r in rows if r.model == control_model and r.backbone == want_bb and not r.options
-                     and r.profile_label == row.profile_label and r.source == "harness"]
-            control = match[0] if match else None
-            for t in track.tasks:
-                cell = row.cells[t]
-                if cell.mean is None:
-                    continue
-                cmd = run_command(t, control_model, want_bb, row.profile, cell.seeds,
-                                  row.budget_changes.get(t, {}))
-                ccell = control.cells[t] if control else None
-                if ccell is None or ccell.mean is None:
-                    why = "never run" if ccell is None else ccell.reason
-                    g = GainVs(control_model, control.slug if control else None, None, None, 0,
-                               f"control '{control_model}' missing ({why}); run: {cmd}")
-                else:
-                    both = [s for s in cell.seeds if s in ccell.seeds]
-                    if not both:
-                        g = GainVs(control_model, control.slug, None, None, 0,  # type: ignore[union-attr]
-                                   f"no seed in common with control '{control_model}' (seeds {cell.seeds} vs "
-                                   f"{ccell.seeds}); run: {cmd}")
-                    else:
-                        a = [cell.values[cell.seeds.index(s)] for s in both]
-                        b = [ccell.values[ccell.seeds.index(s)] for s in both]
-                        mean, ci = unc.paired_diff_ci(a, b, n_boot=N_BOOT, seed=BOOT_SEED)
-                        g = GainVs(control_model, control.slug, mean,  # type: ignore[union-attr]
-                                   None if ci is None else [ci[0], ci[1]], len(both),
-                                   "" if len(both) == len(cell.seeds) else
-                                   f"paired over seeds {both} only (control lacks {sorted(set(cell.seeds) - set(both))})")
-                cell.gains[control_model] = g
-                if k == 0:
-                    cell.gain, cell.gain_ci95, cell.control = g.gain, g.gain_ci95, g.control
-        primary = controls[0]
-        gains = [row.cells[t].gains.get(primary) for t in track.declared_tasks]
-        if track.declared_tasks and all(g is not None and g.gain is not None for g in gains):
-            row.mean_gain = round(sum(g.gain for g in gains) / len(gains), 6)  # type: ignore[union-attr,misc]
 
 
 def _meta(g: pd.DataFrame) -> dict[str, Any]:
@@ -523,15 +203,15 @@ def _build_track(name: str, tr: pd.DataFrame) -> Track:
         rows.append(Row(
             slug=slugify(name, model, backbone, label, options, source), track=name, model=model,
             backbone=backbone, profile=profile, profile_label=label, budget_changes=changes_d,
-            options=json.loads(options), source=source, submitted_by=_submitted_name(source), cells=cells,
+            options=json.loads(options), source=source, submitted_by=submitter(source), cells=cells,
             coverage=sum(c.mean is not None for t, c in cells.items() if t in declared), mean_rank=None,
             mean_rank_reason="", meta=_meta(g),
         ))
-    _rank(rows, declared)
-    _normalize(rows, track)
-    _gains(rows, track)
+    rank_rows(rows, declared)
+    normalize_rows(rows, track)
+    pair_controls(rows, track)
     rows.sort(key=lambda r: (r.mean_rank is None, r.mean_rank or 0.0, -r.coverage, r.model, r.backbone, r.slug))
-    _ties(rows)
+    mark_ties(rows)
     track.rows = rows
     return track
 
@@ -560,34 +240,33 @@ def _efficiency(per_run: pd.DataFrame) -> list[EfficiencyPoint]:
     return sorted(out, key=lambda p: (p.task, p.model, p.backbone, p.profile, p.fraction))
 
 
-def _tuned_runs(runs: pd.DataFrame, notes: list[str]) -> pd.DataFrame | None:
-    """Runs at the lr chosen on validation by the tuning protocol (``benchmark.selection.select``).
+def _tuned_ids(view: RunView, notes: list[str]) -> set[str]:
+    """Run ids at the lr chosen on validation by the tuning protocol (``benchmark.selection.select``).
 
     Only configurations that tried at least two learning rates on the same grid as their rivals
     (``same_grid``) count as tuned: a grid of one lr is the fixed-lr result, already in its track.
     """
+    from benchmark.selection import select
+
     try:
-        from benchmark.selection import run_table, select
-    except ImportError:
-        return None
-    try:
-        sel = select(runs)
-        table = run_table(runs)
+        sel = select(view)
     except Exception as exc:  # a selection that fails must not take the leaderboard down with it
         notes.append(f"tuned track not shown: benchmark.selection.select failed ({type(exc).__name__}: {exc})")
-        return None
+        return set()
+    table = view.runs
     if sel.empty or table.empty:
-        return None
+        return set()
     sel = sel[sel.same_grid.astype(bool) & sel.lr_selected.notna() & (sel.lrs_tried.map(len) >= 2)]
-    keys = ["task", "model", "backbone", "preset", "profile", "task_version", "options", "budget_steps"]
+    keys = {"task": "task", "model": "model", "backbone": "backbone", "preset": "preset", "profile": "profile",
+            "task_version": "task_version", "options": "other_options", "budget_steps": "budget_steps"}
     ids: set[str] = set()
     for s in sel.itertuples(index=False):
         m = table
-        for k in keys:
-            m = m[m[k] == getattr(s, k)]
-        m = m[m.lr.map(lambda x: math.isclose(float(x), float(s.lr_selected), rel_tol=1e-9)) & m.seed.isin(s.seeds)]
+        for k, col in keys.items():
+            m = m[m[col] == getattr(s, k)]
+        m = m[same_lr(m.lr, float(s.lr_selected)) & m.seed.isin(s.seeds)]
         ids |= set(m.run_id)
-    return runs[runs.run_id.isin(ids)] if ids else None
+    return ids
 
 
 def _verification(dirs: list[Any], rows: list[Row], notes: list[str]) -> None:
@@ -619,12 +298,12 @@ def _verification(dirs: list[Any], rows: list[Row], notes: list[str]) -> None:
 
 def build_leaderboard(results: Iterable[Any], select: Callable[[pd.DataFrame], pd.DataFrame | None] | None = None
                       ) -> Leaderboard:
-    """Aggregate the runs tables of ``results`` directories into tracks of ranked rows.
+    """Aggregate the runs of ``results`` directories (one run view) into tracks of ranked rows.
 
     ``select`` (tests) replaces the tuning protocol: runs table in, the tuned track's runs out."""
     dirs = list(results)
-    runs = prefer_harness(read_table(dirs, "runs"))
-    per_run = _run_frame(runs)
+    view = read_runs(dirs, REPLACED)
+    per_run = _keyed(view)
     notes: list[str] = []
     if per_run.empty:
         empty = pd.DataFrame(columns=["task"])
@@ -635,9 +314,13 @@ def build_leaderboard(results: Iterable[Any], select: Callable[[pd.DataFrame], p
     per_run["modified"] = per_run.budget_changes != "{}"
     in_tracks = per_run[per_run.train_fraction >= 1.0]
     tracks = [_build_track(t, in_tracks[in_tracks.track == t]) for t in (PAPER_TRACK, OPEN_TRACK)]
-    chosen = select(runs) if select is not None else _tuned_runs(runs, notes)
-    if chosen is not None:
-        tuned = _run_frame(chosen, ignore=("train_fraction", "lr"))
+    if select is not None:
+        chosen = select(view.rows)
+        ids = set(chosen.run_id) if chosen is not None else set()
+    else:
+        ids = _tuned_ids(view, notes)
+    if ids:
+        tuned = _keyed(view.subset(ids), ignore=("train_fraction", "lr"))
         if not tuned.empty:
             tuned["modified"] = tuned.budget_changes != "{}"
             tuned = tuned[tuned.train_fraction >= 1.0]

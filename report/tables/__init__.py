@@ -1,8 +1,10 @@
-"""Built-in table specs. Importing this package registers them (it is the ``table`` entry of the
-``fptbench.builtins`` entry-point group, so ``report.specs.TABLE_SPECS`` loads it on first use).
+"""Built-in table specs. Importing this package imports every module in it (found by
+``benchmark.registry.import_plugins``, not listed) and each registers its specs; the package is the
+``table`` entry of the ``fptbench.builtins`` entry-point group, so ``report.specs.TABLE_SPECS`` loads
+it on first use.
 
-``paper`` holds Table 1 and Table 6, ``selection`` the lr tuned-vs-fixed table, ``modality`` the
-pretraining-modality, ablation, unfreezing and initialization tables. Specs name models and backbones as strings: report/ never imports baselines/.
+``paper_tables`` holds Table 1 and Table 6, ``selection`` the lr tuned-vs-fixed table, ``modality`` the
+pretraining-modality, ablation, unfreezing and initialization tables, ``gain`` the transfer gains. Specs name models and backbones as strings: report/ never imports baselines/.
 Packages outside the repository declare their specs in the ``fptbench.tables`` entry-point group;
 ``register_external`` registers a list of specs, skipping any whose content (rows, tasks, metric,
 derived rows, paper table) equals an already registered one, so one table is never rendered twice
@@ -11,8 +13,9 @@ under two names.
 
 from __future__ import annotations
 
+from benchmark.registry import import_plugins
+
 from ..specs import TABLE_SPECS, TableSpec, get_table, register_table
-from . import gain, modality, paper, selection  # noqa: F401  (import registers their specs)
 
 
 def _content(spec: TableSpec) -> tuple:
@@ -30,3 +33,6 @@ def register_external(specs: list[TableSpec]) -> list[str]:
         known.add(_content(spec))
         added.append(spec.name)
     return added
+
+
+import_plugins(__name__)

@@ -13,7 +13,7 @@ bootstrap 95% interval as a note; the leaderboard has the same gains with comman
 from __future__ import annotations
 
 from ..specs import DerivedRow, RowSpec, TableSpec, register_table
-from .paper import PAPER_TASKS
+from benchmark.profile_defs import PAPER_TASKS
 
 register_table(TableSpec(
     name="transfer-gain",

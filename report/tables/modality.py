@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..specs import RowSpec, TableSpec, register_table
-from .paper import PAPER_TASKS
+from benchmark.profile_defs import PAPER_TASKS
 
 ABLATION = ("output-only", "+ln", "+input", "+pos")
 UNFREEZE = ("+ff", "+attn", "+both")

@@ -20,7 +20,8 @@ import math
 
 import pandas as pd
 
-from benchmark.selection import run_table, select
+from benchmark.runview import RunView, same_lr
+from benchmark.selection import select
 
 from ..specs import RowSpec, TableSpec, register_run_selection, register_table
 
@@ -28,26 +29,13 @@ from ..specs import RowSpec, TableSpec, register_run_selection, register_table
 TASKS = ("bit-xor", "listops", "mnist", "cifar10", "cifar10-lra")
 
 
-def _cell_runs(cell: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
-    """The runs-table rows of the runs in one cell (same results source as the cell's records)."""
-    mask = runs.run_id.isin(set(cell.run_id))
-    if "source" in runs and "source" in cell:
-        mask &= runs.source.fillna("harness").isin(set(cell.source))
-    return runs[mask]
+def _keep(cell: pd.DataFrame, lr: float) -> pd.DataFrame:
+    return cell[same_lr(cell.lr, lr)]
 
 
-def _lrs(cell: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
-    return run_table(_cell_runs(cell, runs))[["run_id", "lr"]]
-
-
-def _keep(cell: pd.DataFrame, lrs: pd.DataFrame, lr: float) -> pd.DataFrame:
-    ids = set(lrs[lrs.lr.map(lambda x: math.isclose(x, lr, rel_tol=1e-9))].run_id)
-    return cell[cell.run_id.isin(ids)]
-
-
-def lr_tuned(cell: pd.DataFrame, runs: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+def lr_tuned(cell: pd.DataFrame, view: RunView) -> tuple[pd.DataFrame, str]:
     """Keep the runs at the lr chosen on validation (one budget per cell, else a conflict)."""
-    chosen = select(_cell_runs(cell, runs))
+    chosen = select(view.narrow(cell))
     if len(chosen) != 1:
         return cell.iloc[0:0], f"conflict: {len(chosen)} budgets/options in one cell; render their results separately"
     row = chosen.iloc[0]
@@ -56,18 +44,18 @@ def lr_tuned(cell: pd.DataFrame, runs: pd.DataFrame) -> tuple[pd.DataFrame, str]
                                 "(`fptbench sweep --grid cpu-lr` or `paper-lr`)")
     if not math.isfinite(row.lr_selected):
         return cell.iloc[0:0], f"no lr finished on every seed (tried {', '.join(f'{x:g}' for x in row.lrs_tried)})"
-    return _keep(cell, _lrs(cell, runs), row.lr_selected), f"lr {row.lr_selected:g} chosen on val of {len(row.lrs_tried)}"
+    return _keep(cell, row.lr_selected), f"lr {row.lr_selected:g} chosen on val of {len(row.lrs_tried)}"
 
 
-def lr_fixed(cell: pd.DataFrame, runs: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+def lr_fixed(cell: pd.DataFrame, view: RunView) -> tuple[pd.DataFrame, str]:
     """Keep the runs at the profile's own lr for this (task, model): the paper's protocol."""
-    chosen = select(_cell_runs(cell, runs))
+    chosen = select(view.narrow(cell))
     if len(chosen) != 1:
         return cell.iloc[0:0], f"conflict: {len(chosen)} budgets/options in one cell; render their results separately"
     fixed = float(chosen.iloc[0].fixed_lr)
     if not math.isfinite(fixed):
         return cell.iloc[0:0], "profile unknown here: no fixed lr"
-    kept = _keep(cell, _lrs(cell, runs), fixed)
+    kept = _keep(cell, fixed)
     if kept.empty:
         return kept, f"not run at the profile's lr {fixed:g}"
     return kept, f"lr {fixed:g} fixed"
