@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
+import torch
 from transformers import BertConfig, BertModel, GPT2Config, GPT2Model, LlamaConfig, LlamaModel
 from transformers.utils import logging as hf_logging
 
@@ -48,6 +49,9 @@ class Backbone:
     source: str = ""
     identity: str = ""
     env_dir: str = ""  # FPTBENCH_<NAME>_DIR: a local copy replacing the hub download (gets an identity)
+    # extra from_pretrained arguments only, e.g. an explicit dtype: transformers 5 loads in the checkpoint's
+    # own dtype by default ("auto"), so a half-precision copy of the weights would change what a run computes
+    pretrained_kwargs: tuple[tuple[str, object], ...] = ()
 
     def max_positions(self, config) -> int | None:
         return getattr(config, "max_position_embeddings", None) if self.family != "llama" else None
@@ -58,7 +62,8 @@ class Backbone:
         if pretrained and self.load_pretrained_dir is not None:
             source = self.load_pretrained_dir()
             try:
-                model = self.model_cls.from_pretrained(str(source), attn_implementation="sdpa", **dict(self.model_kwargs))
+                model = self.model_cls.from_pretrained(str(source), attn_implementation="sdpa", **dict(self.model_kwargs),
+                                                       **dict(self.pretrained_kwargs))
             except OSError as exc:
                 raise FptError(f"backbone '{self.name}' could not be loaded from {source}: {self.how_to_get}") from exc
             config = model.config
@@ -161,6 +166,7 @@ for _name, _layers, _width, _heads in (("gpt2", 12, 768, 12), ("gpt2-medium", 24
         model_cls=GPT2Model,
         load_pretrained_dir=(lambda n=_name: n),
         env_dir=f"FPTBENCH_{_name.upper().replace('-', '_')}_DIR",
+        pretrained_kwargs=(("dtype", torch.float32),),  # fp32 master weights whatever the copy stores; autocast does the rest
         pretrained_on="language (WebText)",
         license="MIT",
         how_to_get=f"needs the hub id '{_name}' (internet or a filled HF cache) or a local copy: "

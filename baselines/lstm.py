@@ -78,6 +78,37 @@ class LayerNormLSTMLayer(nn.Module):
         return torch.stack(outs, dim=1)
 
 
+def rnn_policy(device_type: str, autocast_dtype: torch.dtype | None) -> str:
+    """How the fused ``nn.LSTM`` computes under the run's autocast: ``autocast``, ``fp32`` or ``off``.
+
+    Why: on CUDA, autocast reaches the cuDNN RNN through a wrapper of its own
+    (``aten/src/ATen/cudnn/AutocastRNN.cpp``, ``_cudnn_rnn_cast_reflatten``, registered for ``_cudnn_rnn``
+    under the CUDA autocast key) that casts the input, the weights and the states to **fp16** whatever the
+    autocast dtype is (``cached_cast(at::kHalf, ...)``; read in the torch source of the 2.x line this
+    project pins, 2.13). Under bf16 autocast the recurrence would silently run in fp16, with no GradScaler
+    (the trainer scales only ``precision=fp16``), while the run records bf16. So on CUDA under anything
+    but fp16 autocast the LSTM runs with autocast off on fp32 inputs (``fp32``; cuDNN may still use TF32
+    tensor cores where ``torch.backends.cudnn.allow_tf32`` is on) and the run's precision says so. fp16
+    autocast keeps cuDNN's fp16 path (the trainer's GradScaler is on for it). On CPU, autocast's
+    ``mkldnn_rnn_layer`` computes in the autocast dtype itself (bf16), so the CPU path is unchanged.
+    """
+    if autocast_dtype is None:
+        return "off"
+    if device_type == "cuda" and autocast_dtype != torch.float16:
+        return "fp32"
+    return "autocast"
+
+
+def _autocast_dtype(device_type: str) -> torch.dtype | None:
+    """The dtype autocast is running in on ``device_type`` right now (None: autocast is off)."""
+    if not torch.is_autocast_enabled(device_type):
+        return None
+    return torch.get_autocast_dtype(device_type)
+
+
+_PRECISION_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
 class LSTMModel(nn.Module):
     def __init__(self, spec: TaskSpec, hidden: int, layers: int, generator: torch.Generator,
                  layer_norm: bool = False) -> None:
@@ -98,8 +129,19 @@ class LSTMModel(nn.Module):
             for cell in self.cells:
                 h = cell(h)
             return self.head(h, mask)
-        h, _ = self.lstm(h)
+        if rnn_policy(h.device.type, _autocast_dtype(h.device.type)) == "fp32":
+            with torch.autocast(h.device.type, enabled=False):
+                h, _ = self.lstm(h.float())
+        else:
+            h, _ = self.lstm(h)
         return self.head(self.norm(h), mask)
+
+    def precision_note(self, device_type: str, precision: str) -> str:
+        """What of this model does not compute in the run's ``precision`` (recorded beside it): the
+        recurrence in fp32 on CUDA under bf16 (see ``rnn_policy``); '' when everything follows it."""
+        if self.layer_norm:  # the Python-loop cell is plain matmuls: autocast casts them to its own dtype
+            return ""
+        return "rnn-fp32" if rnn_policy(device_type, _PRECISION_DTYPES.get(precision)) == "fp32" else ""
 
 
 def _flag(value: object) -> bool:

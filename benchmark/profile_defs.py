@@ -6,7 +6,7 @@ machine this project is proven on (see README, "Profiles and budgets").
 
 from __future__ import annotations
 
-from .profiles import Budget, Profile, SuiteEntry, register_profile
+from .profiles import Budget, Profile, StatedSpeed, SuiteEntry, register_profile
 
 PAPER_TASKS = ("bit-memory", "bit-xor", "listops", "mnist", "cifar10", "cifar10-lra", "remote-homology")
 # Variants scored as the paper's code scored them (same budgets as the task they vary).
@@ -31,6 +31,19 @@ PAPER_STEPS = {
 # every 100 steps); steps-to-threshold there has a resolution of 1,000 steps.
 PAPER_SLOW_EVAL = ("cifar10", "cifar10-lra", "remote-homology")
 _PAPER_SAME_AS = {"cifar10-lra-pixels": "cifar10-lra", "remote-homology-fpt": "remote-homology", "listops-lra": "listops"}
+
+
+# What `sweep --dry-run` prices a GPU run at where nothing was measured. Stated, not measured: no GPU was
+# lent to this project. 15 steps/s is issue 27's working figure for GPT-2 small at batch 16 on one
+# A100-class GPU; it is applied to every task alike although sequence length changes the true rate (bit-xor
+# has 10 tokens, ListOps 512, CIFAR-10 LRA 1,024). `fptbench gpu-smoke` prints the rate measured on a GPU.
+GPU_SPEED_SOURCE = ("stated, not measured (no GPU here): issue 27's 15 steps/s for GPT-2 small, batch 16, one "
+                    "A100-class GPU, every task alike")
+GPU_SPEEDS = (
+    StatedSpeed("gpt2", "cuda", 15.0, GPU_SPEED_SOURCE),
+    StatedSpeed("none", "cuda", 15.0, "stated, not measured (no GPU here): assumed equal to GPT-2 small's 15 steps/s "
+                "(3-layer cuDNN LSTM, batch 16)"),
+)
 
 
 def _paper_rules() -> tuple[tuple[str, str, dict], ...]:
@@ -59,6 +72,7 @@ register_profile(Profile(
     rules=_paper_rules(),
     suite=tuple(SuiteEntry(t, m, "gpt2", (0, 1, 2)) for t in PAPER_TASKS + PAPER_VARIANTS for m in PAPER_MODELS)
     + tuple(SuiteEntry(t, "lstm", None, (0, 1, 2)) for t in PAPER_TASKS + PAPER_VARIANTS),
+    device="cuda", gpus_per_run=1.0, speeds=GPU_SPEEDS,
 ))
 
 register_profile(Profile(

@@ -103,12 +103,38 @@ class SuiteEntry:
 
 
 @dataclass(frozen=True)
+class StatedSpeed:
+    """A training speed a profile states for cost estimates where nothing was measured (``sweep --dry-run``).
+
+    ``backbone`` is a backbone name, or ``"none"`` for backbone-free models (the LSTM); ``device`` a device
+    type (``cuda``, ``cpu``). ``source`` says where the number comes from, and is printed beside it.
+    """
+
+    backbone: str
+    device: str
+    steps_per_s: float
+    source: str
+
+    def __post_init__(self) -> None:
+        if self.steps_per_s <= 0:
+            raise FptError(f"stated speed for {self.backbone}/{self.device} must be positive, got {self.steps_per_s}")
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     description: str
     base: Budget
     rules: tuple[tuple[str, str, dict[str, Any]], ...] = ()
     suite: tuple[SuiteEntry, ...] = field(default_factory=tuple)
+    # Where the suite is meant to run: ``device`` is the sweep's default (``cuda``: refuse to fall back to a
+    # CPU unless --device cpu is given) and ``gpus_per_run`` what each run asks a Ray cluster for on CUDA.
+    device: str = "auto"
+    gpus_per_run: float = 0.0
+    speeds: tuple[StatedSpeed, ...] = ()
+
+    def stated_speed(self, backbone: str, device: str) -> StatedSpeed | None:
+        return next((s for s in self.speeds if s.backbone == backbone and s.device == device), None)
 
     def budget(self, task: str, model: str, adapter_lr: float | None = None) -> Budget:
         """Resolve the budget of one (task, model): base, then the adapter's lr, then matching rules."""

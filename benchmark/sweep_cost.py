@@ -121,3 +121,124 @@ def format_seconds(s: float | None) -> str:
     h, rem = divmod(s, 3600)
     m, sec = divmod(rem, 60)
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+# -- GPU-hours before compute ------------------------------------------------------------------------
+# An evaluated example costs about a third of a trained one (a forward pass against forward + backward):
+# a stated rule of thumb, used only to price the full-split evaluations beside the training steps.
+EVAL_COST = 1 / 3
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One run as the estimate sees it: enough to price it, with or without its data prepared."""
+
+    task: str
+    model: str
+    backbone: str
+    steps_left: int
+    budget: object  # benchmark.profiles.Budget
+    num_gpus: float
+    device: str
+    val_size: int
+    test_size: int
+    key: SpeedKey | None = None  # the measured-speed key, where the run could be configured here
+
+
+def eval_examples(p: Planned) -> int:
+    """Examples evaluated by the rest of a run: a full validation split per evaluation, the test split once."""
+    b = p.budget
+    evals = p.steps_left // b.eval_every + (1 if b.eval_at_start and p.steps_left == b.steps else 0)
+    return evals * p.val_size + p.test_size
+
+
+def plan_profile(profile: str, device: str, num_gpus: float, jobs: list[Job], results: Path) -> list[Planned]:
+    """Every run of a profile's suite, priced from its budget; runs already configured here (their data is
+    prepared) count only the steps their checkpoint has not done, finished ones nothing."""
+    from .model import get_adapter
+    from .profiles import get_profile
+    from .task import get_task
+
+    by_run = {(j.config.task, j.config.model, j.config.backbone, j.config.seed): j for j in jobs}
+    prof = get_profile(profile)
+    out: list[Planned] = []
+    for entry in prof.suite:
+        adapter = get_adapter(entry.model, entry.backbone)
+        backbone = adapter.backbone or "none"
+        spec = get_task(entry.task).spec
+        for seed in entry.seeds:
+            job = by_run.get((entry.task, entry.model, backbone, seed))
+            budget = job.config.budget if job else prof.budget(entry.task, entry.model, adapter.default_lr)
+            left = budget.steps if job is None else job_left(job, results)
+            out.append(Planned(entry.task, entry.model, backbone, left, budget, num_gpus, device,
+                               spec.splits["val"].size, spec.splits["test"].size, speed_key(job.config) if job else None))
+    return out
+
+
+def plan_jobs(jobs: list[Job], results: Path) -> list[Planned]:
+    from .task import get_task
+
+    out = []
+    for j in jobs:
+        c = j.config
+        spec = get_task(c.task).spec
+        out.append(Planned(c.task, c.model, c.backbone, job_left(j, results), c.budget, j.resources.num_gpus,
+                           c.device, spec.splits["val"].size, spec.splits["test"].size, speed_key(c)))
+    return out
+
+
+def job_left(job: Job, results: Path) -> int:
+    """Steps left, 0 for a finished run."""
+    from .record import finished_run_exists
+
+    return 0 if finished_run_exists(results, job.config) else job_steps_left(job, results)
+
+
+def gpu_hours(planned: list[Planned], profile: str, measured: dict[SpeedKey, Speed]) -> list[str]:
+    """Lines: GPU-hours per task (training, evaluation) and in total, with where each speed came from.
+
+    Speed: the median measured in the results for the same configuration, else the profile's stated
+    speed for the backbone and device (``Profile.speeds``: its source is printed), else unknown.
+    """
+    from .profiles import get_profile
+
+    prof = get_profile(profile)
+    device_type = lambda d: "cuda" if d.startswith("cuda") or d == "auto" else d  # noqa: E731
+    per_task: dict[str, list[float]] = {}
+    sources: dict[str, str] = {}
+    unknown: list[str] = []
+    for p in planned:
+        speed = measured.get(p.key) if p.key else None
+        if speed is not None and speed.steps_per_s:
+            rate, src = speed.steps_per_s, f"measured: {speed.source}"
+        else:
+            stated = prof.stated_speed(p.backbone, device_type(p.device))
+            if stated is None:
+                unknown.append(f"{p.task}/{p.model}/{p.backbone}")
+                continue
+            rate, src = stated.steps_per_s, f"{stated.source}"
+        who = "backbone-free models" if p.backbone == "none" else p.backbone
+        sources.setdefault(f"{who} on {device_type(p.device)}: {rate:g} steps/s", src)
+        gpus = p.num_gpus or 1.0
+        train_h = p.steps_left / rate / 3600 * gpus
+        eval_h = eval_examples(p) * EVAL_COST / p.budget.batch_size / rate / 3600 * gpus
+        row = per_task.setdefault(p.task, [0, 0, 0.0, 0.0])
+        row[0] += 1
+        row[1] += p.steps_left
+        row[2] += train_h
+        row[3] += eval_h
+    lines = [f"GPU-hours of the runs left (profile {profile}; evaluation priced at {EVAL_COST:.2g} of a training "
+             "example per evaluated example):",
+             f"  {'task':<18} {'runs':>5} {'steps':>10} {'train h':>9} {'eval h':>8} {'GPU-h':>8}"]
+    tot = [0, 0, 0.0, 0.0]
+    for task, row in per_task.items():
+        lines.append(f"  {task:<18} {row[0]:>5} {row[1]:>10,} {row[2]:>9.1f} {row[3]:>8.1f} {row[2] + row[3]:>8.1f}")
+        tot = [a + b for a, b in zip(tot, row)]
+    lines.append(f"  {'total':<18} {tot[0]:>5} {tot[1]:>10,} {tot[2]:>9.1f} {tot[3]:>8.1f} {tot[2] + tot[3]:>8.1f}"
+                 f"  (~{(tot[2] + tot[3]) / 24:.1f} GPU-days)")
+    for what, src in sources.items():
+        lines.append(f"  speed {what} ({src})")
+    if unknown:
+        lines.append(f"  not priced ({len(unknown)} runs, no measured or stated speed): "
+                     + ", ".join(sorted(set(unknown))[:6]))
+    return lines

@@ -84,8 +84,20 @@ class Batch:
     y: torch.Tensor
     mask: torch.Tensor | None = None
 
-    def to(self, device: torch.device | str) -> "Batch":
-        return Batch(self.x.to(device), self.y.to(device), None if self.mask is None else self.mask.to(device))
+    def to(self, device: torch.device | str, non_blocking: bool = False) -> "Batch":
+        """On ``device`` (tensors already there are not copied). ``non_blocking`` from pinned memory lets
+        the host build the next batch while the copy and the device's work proceed."""
+        def move(t: torch.Tensor) -> torch.Tensor:
+            return t.to(device, non_blocking=non_blocking)
+
+        return Batch(move(self.x), move(self.y), None if self.mask is None else move(self.mask))
+
+    def pin(self) -> "Batch":
+        """In page-locked host memory (what an asynchronous host-to-GPU copy needs); CUDA builds only."""
+        def pin(t: torch.Tensor) -> torch.Tensor:
+            return t if t.is_pinned() or t.device.type != "cpu" else t.pin_memory()
+
+        return Batch(pin(self.x), pin(self.y), None if self.mask is None else pin(self.mask))
 
     def __len__(self) -> int:
         return int(self.x.shape[0])

@@ -9,6 +9,12 @@ refuses to resume under another precision).
 Compute is recorded beside accuracy: the precision actually used, training FLOPs (torch's FLOP
 counter on one real training step, times the steps), wall time split into training and evaluation,
 peak memory of this run and the intra-op threads.
+
+On CUDA: at most one host sync per training step (the loss is read once, after backward, to decide
+whether to step), the next batch is built, pinned and copied (``non_blocking``) while the device
+works, and deterministic algorithms are requested (``cuda_env.deterministic_cuda``: warn-only where
+torch has no deterministic kernel, so exact resume on CUDA holds only where every op has one; exact
+resume is guaranteed on CPU). The GPU model, driver, CUDA and cuDNN versions are recorded in ``device``.
 """
 
 from __future__ import annotations
@@ -27,7 +33,9 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .config import RunConfig
+from .cuda_env import deterministic_cuda, device_description
 from .errors import FptError
+from .flops import count_step_flops, extra_flop_formulas  # noqa: F401  (re-exported: tests and the bench use them here)
 from .hashing import sha256_file
 from .model import ModelAdapter, get_adapter
 from .profiles import Budget
@@ -115,35 +123,9 @@ def peak_mem_mb(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # process peak RSS (Linux: KiB)
 
 
-def count_step_flops(fn: Callable[[], None]) -> int:
-    """FLOPs of one call of ``fn`` (forward + backward), counted by torch's dispatch-level counter.
-
-    Counts matmuls, convolutions and attention kernels (what dominates a transformer); recurrent
-    kernels without a registered formula (e.g. fused LSTM) are counted by ``extra_flop_formulas``.
-    """
-    from torch.utils.flop_counter import FlopCounterMode
-
-    with FlopCounterMode(display=False, custom_mapping=extra_flop_formulas()) as counter:
-        fn()
-    return int(counter.get_total_flops())
-
-
-def extra_flop_formulas() -> dict:
-    """FLOP formulas for fused recurrent kernels torch's counter does not know (CPU LSTM layers)."""
-    formulas: dict = {}
-    aten = torch.ops.aten
-
-    def rnn_layer(input_shape, w1_shape, w2_shape, *args, out_shape=None, **kwargs) -> int:
-        # input (T, B, in) or (B, T, in); w1 (4H, in), w2 (4H, H): 2 FLOPs per multiply-add per step
-        tokens = input_shape[0] * input_shape[1]
-        return 2 * tokens * (w1_shape[0] * w1_shape[1] + w2_shape[0] * w2_shape[1])
-
-    if hasattr(aten, "mkldnn_rnn_layer"):
-        formulas[aten.mkldnn_rnn_layer] = rnn_layer
-    if hasattr(aten, "mkldnn_rnn_layer_backward"):
-        formulas[aten.mkldnn_rnn_layer_backward] = lambda input_shape, w1_shape, w2_shape, *a, out_shape=None, **k: \
-            2 * rnn_layer(input_shape, w1_shape, w2_shape)
-    return formulas
+def precision_label(precision: str, note: str = "", tf32: bool = False) -> str:
+    """The recorded precision: what the run computed in, what of the model did not ('+rnn-fp32'), '+tf32'."""
+    return "+".join([precision] + ([note] if note else []) + (["tf32"] if tf32 else []))
 
 
 def intra_op_threads() -> int:
@@ -178,6 +160,7 @@ class Trainer:
         self.tf32 = self.device.type == "cuda" and self.budget.precision == "auto"
 
     _counting = False  # True while the FLOP counter observes a step
+    _precision_note = ""  # what of the model does not follow the run's precision (the module's precision_note)
     cast_frozen = True  # frozen matmul weights stored in the autocast dtype once (benchmark/frozen_cast.py)
 
     def prepare_model(self, model: nn.Module) -> None:
@@ -189,7 +172,13 @@ class Trainer:
     @property
     def precision_label(self) -> str:
         """What the results record: the precision actually computed in (e.g. bf16, fp32, bf16+tf32)."""
-        return f"{self.precision}+tf32" if self.tf32 else self.precision
+        return precision_label(self.precision, self._precision_note, self.tf32)
+
+    def _note_precision(self, model: nn.Module) -> None:
+        """Ask the built model what of it does not compute in the run's precision (e.g. the cuDNN LSTM's
+        recurrence in fp32 under bf16 autocast); the answer becomes part of the recorded precision."""
+        note = getattr(model, "precision_note", None)
+        self._precision_note = note(self.device.type, self.precision) if callable(note) else ""
 
     def _autocast(self):
         """bf16/fp16 autocast on CPU and CUDA (matmuls in low precision, reductions and losses fp32)."""
@@ -246,7 +235,7 @@ class Trainer:
         model.train()
         return float(scores.double().mean()), loss, scores, [preds]
 
-    def _save_checkpoint(self, model, opt, state: RunState) -> None:
+    def _save_checkpoint(self, model, opt, state: RunState, scaler: torch.amp.GradScaler | None = None) -> None:
         from .atomic import atomic_path
 
         payload = {
@@ -256,6 +245,8 @@ class Trainer:
             "optimizer": opt.state_dict(),
             "state": {k: v for k, v in vars(state).items()},
         }
+        if scaler is not None and scaler.is_enabled():  # fp16: the loss scale and its growth tracker resume too
+            payload["scaler"] = scaler.state_dict()
         path = checkpoint_path(self.results_dir, self.cfg.run_id)
         with atomic_path(path) as tmp:
             torch.save(payload, tmp)
@@ -263,7 +254,7 @@ class Trainer:
         with atomic_path(path.with_suffix(".sha256")) as tmp:
             tmp.write_text(digest)
 
-    def _load_checkpoint(self, model, opt) -> RunState | None:
+    def _load_checkpoint(self, model, opt, scaler: torch.amp.GradScaler | None = None) -> RunState | None:
         path = checkpoint_path(self.results_dir, self.cfg.run_id)
         if not path.exists():
             return None
@@ -281,26 +272,31 @@ class Trainer:
                            f"{self.precision_label}; resume it on a machine with that precision or delete it to restart the run")
         model.load_state_dict(payload["model"], strict=False)
         opt.load_state_dict(payload["optimizer"])
+        if scaler is not None and scaler.is_enabled() and "scaler" in payload:
+            scaler.load_state_dict(payload["scaler"])
         return RunState(**payload["state"])
 
     def train_step(self, model: nn.Module, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
                    params: list[nn.Parameter], batch: Batch, step: int,
-                   count_flops: bool = False) -> tuple[torch.Tensor, int | None]:
+                   count_flops: bool = False, prefetch: Callable[[], None] | None = None) -> tuple[torch.Tensor, int | None]:
         """One training step exactly as every run takes it (also what ``fptbench bench`` times).
 
-        Forward under autocast and the step's forked RNG, loss in fp32, backward, clip, Adam. A
-        non-finite loss returns before touching gradients or weights. With ``count_flops`` the
-        forward and backward run under torch's FLOP counter (same kernels, same numbers).
+        Forward under autocast and the step's forked RNG, loss in fp32, backward, then the one host
+        read of the loss; clip and Adam only when it is finite (a non-finite loss never reaches the
+        weights). The batch moves to the device once (``x``, ``y`` and the mask). ``prefetch`` runs
+        while the device works, before that read (the loop builds the next batch there on CUDA).
+        With ``count_flops`` the forward and backward run under torch's FLOP counter (same kernels,
+        same numbers). Returns the loss as a CPU scalar tensor (reading it syncs nothing).
         """
         box: list[torch.Tensor] = []
+        b = batch.to(self.device, non_blocking=self.device.type == "cuda")
 
         def forward_backward() -> None:
-            out = self._forward(model, batch)
-            loss = self.task.loss(out.float(), batch.y.to(self.device))
+            out = self._forward(model, b)
+            loss = self.task.loss(out.float(), b.y)
             box.append(loss)
-            if torch.isfinite(loss):
-                opt.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
 
         flops = None
         with seeded(step_seed(self.cfg.seed, step), self.device):
@@ -312,13 +308,15 @@ class Trainer:
                     self._counting = False
             else:
                 forward_backward()
-        loss = box[0]
-        if torch.isfinite(loss):
+        if prefetch is not None:
+            prefetch()
+        value = float(box[0].detach())  # the step's one host sync
+        if math.isfinite(value):
             scaler.unscale_(opt)
             torch.nn.utils.clip_grad_norm_(params, self.budget.grad_clip)
             scaler.step(opt)
             scaler.update()
-        return loss, flops
+        return torch.tensor(value), flops
 
     # -- the loop ----------------------------------------------------------------------------
     def run(self) -> str:
@@ -332,10 +330,13 @@ class Trainer:
     def _run(self) -> str:
         cfg, budget, task = self.cfg, self.budget, self.task
         t_start = time.perf_counter()
+        if self.device.type == "cuda":  # before the first CUDA work: cuBLAS reads its workspace setting once
+            deterministic_cuda()
         with seeded(cfg.seed, self.device):
             model = self.adapter.build(task.spec, cfg.seed)
         model.to(self.device).train()
         self.prepare_model(model)
+        self._note_precision(model)
         check_forward_signature(self.adapter.name or self.cfg.model, model)
         params = [p for p in model.parameters() if p.requires_grad]
         if not params:
@@ -344,7 +345,7 @@ class Trainer:
             self._compiled = torch.compile(model)
         opt = torch.optim.Adam(params, lr=budget.lr)
         scaler = torch.amp.GradScaler("cuda", enabled=self.device.type == "cuda" and self.precision == "fp16")
-        state = self._load_checkpoint(model, opt) or RunState()
+        state = self._load_checkpoint(model, opt, scaler) or RunState()
         reset_peak_mem(self.device)
         wall_base = state.wall_time_s
 
@@ -355,11 +356,26 @@ class Trainer:
         if state.step == 0 and not state.curve and budget.eval_at_start:
             self._eval_point(model, state)
         bar = tqdm(total=budget.steps, initial=state.step, disable=not self.progress, desc=cfg.run_id[:60], leave=False)
+        cuda = self.device.type == "cuda"
+        ahead: dict[int, Batch] = {}  # CUDA: the next batch, built, pinned and on its way while a step runs
+
+        def batch_at(step: int) -> Batch:
+            batch = task.train_batch(np.random.default_rng([cfg.seed, step]), budget.batch_size, step, cfg.seed)
+            return batch.pin().to(self.device, non_blocking=True) if cuda else batch
+
+        def prefetch_next(step: int) -> Callable[[], None] | None:
+            if not cuda or step + 1 >= budget.steps:
+                return None
+            return lambda: ahead.__setitem__(step + 1, batch_at(step + 1))
+
         while state.step < budget.steps:
             t0 = time.perf_counter()
-            batch = task.train_batch(np.random.default_rng([cfg.seed, state.step]), budget.batch_size, state.step, cfg.seed)
+            batch = ahead.pop(state.step, None)
+            if batch is None:
+                batch = batch_at(state.step)
+            ahead.clear()
             loss, flops = self.train_step(model, opt, scaler, params, batch, state.step,
-                                          count_flops=state.flops_per_step is None)
+                                          count_flops=state.flops_per_step is None, prefetch=prefetch_next(state.step))
             if flops is not None:  # the counter observed this real step; its numbers are unchanged
                 state.flops_per_step = flops
             if not torch.isfinite(loss):
@@ -375,7 +391,7 @@ class Trainer:
                 bar.set_postfix(loss=f"{state.curve[-1]['train_loss']:.3f}", val=f"{state.curve[-1]['value']:.3f}")
             if state.step % budget.checkpoint_every == 0 and state.step < budget.steps:
                 state.wall_time_s = wall()
-                self._save_checkpoint(model, opt, state)
+                self._save_checkpoint(model, opt, state, scaler)
             if self.on_step is not None:
                 self.on_step(state.step)
         bar.close()
@@ -397,7 +413,7 @@ class Trainer:
             self.results_dir, cfg, self.adapter, task, status=status, state=state,
             values={("val", task.spec.metric): val_value, ("val", "loss"): val_loss,
                     ("test", task.spec.metric): test_value, ("test", "loss"): test_loss},
-            n_params=(total, trainable), peak_mem_mb=peak_mem_mb(self.device), device=str(self.device),
+            n_params=(total, trainable), peak_mem_mb=peak_mem_mb(self.device), device=device_description(self.device),
             scores=scores, preds=preds,
             compute={"precision": self.precision_label, "precision_ratio": self.precision_ratio, "train_flops": (state.flops_per_step or 0) * state.step,
                      "wall_time_s": state.wall_time_s, "eval_time_s": state.eval_time_s,

@@ -20,9 +20,13 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..cli import DEFAULT_RESULTS, args, command
 from ..grid import Job
+
+if TYPE_CHECKING:
+    from ..executors.placement import DeviceRequest
 
 LEDGER = "sweep-log.jsonl"
 
@@ -37,7 +41,12 @@ def _sweep_args(p: argparse.ArgumentParser) -> None:
                    help="runs at once (local default: cores-1 per run's num_cpus, so 1 on 2 cores; ray: the cluster's CPUs)")
     p.add_argument("--retries", type=int, default=1, help="ray: times a run whose worker died is retried (resumes)")
     p.add_argument("--results", default=DEFAULT_RESULTS, help="results directory the runs go to")
-    p.add_argument("--device", default=None, help="override the grid's device (default auto)")
+    p.add_argument("--device", default=None,
+                   help="override the grid's or profile's device (default: the grid's, else the profile's: auto, cuda for paper)")
+    p.add_argument("--gpus-per-run", type=float, default=None,
+                   help="GPUs each run asks for on CUDA (default: the grid's [resources] num_gpus or the profile's, else 1)")
+    p.add_argument("--runs-per-gpu", type=int, default=None,
+                   help="local: runs sharing one GPU (default 1: one worker per visible GPU, each pinned to its own)")
     p.add_argument("--dry-run", action="store_true", help="print the expansion and estimated cost, run nothing")
     p.add_argument("--probe-steps", type=int, default=0,
                    help="--dry-run: also time this many training steps of each configuration that has no recorded "
@@ -47,8 +56,11 @@ def _sweep_args(p: argparse.ArgumentParser) -> None:
 
 
 # -- which jobs ----------------------------------------------------------------------------------
-def profile_jobs(profile: str, device: str) -> tuple[str, list[Job], list[str]]:
-    """The suite of a profile as jobs (threads left as the process has them, as `fptbench run` does)."""
+def profile_jobs(profile: str, device: str | None) -> tuple[str, list[Job], list[str]]:
+    """The suite of a profile as jobs (threads left as the process has them, as `fptbench run` does).
+
+    ``device`` None: ``auto``; the profile's own default device (``cuda`` for the GPU profiles) and the GPUs
+    each run asks for are applied afterwards, with every sweep's, by ``executors.placement.place``."""
     from ..errors import NeedsData
     from ..grid import Resources
     from ..profiles import get_profile
@@ -56,6 +68,7 @@ def profile_jobs(profile: str, device: str) -> tuple[str, list[Job], list[str]]:
 
     jobs: dict[str, Job] = {}
     skipped: list[str] = []
+    device = device or "auto"
     for entry in get_profile(profile).suite:
         for seed in entry.seeds:
             try:
@@ -81,6 +94,23 @@ def grid_jobs(spec: str, device: str | None) -> tuple[str, list[Job], list[str]]
     return f"grid {grid.name}", expand(grid, skipped), skipped
 
 
+def device_request(a: argparse.Namespace, grid_spec: str | None, profile: str) -> "DeviceRequest":
+    """What the user asked for, before it is checked against the hardware (``placement.place``)."""
+    from ..executors.placement import DeviceRequest
+
+    flag = getattr(a, "device", None)
+    gpus = getattr(a, "gpus_per_run", None)
+    if grid_spec:
+        from ..grid import load_grid
+
+        grid = load_grid(grid_spec)
+        return DeviceRequest(flag or grid.device, flag is not None, gpus, grid.resources.num_gpus, f"grid {grid.name}")
+    from ..profiles import get_profile
+
+    p = get_profile(profile)
+    return DeviceRequest(flag or p.device, flag is not None, gpus, p.gpus_per_run, f"profile {profile}")
+
+
 def job_state(job: Job, results: Path) -> str:
     """done | checkpointed | todo: what a sweep would do with this job now."""
     from ..record import finished_run_exists
@@ -92,7 +122,8 @@ def job_state(job: Job, results: Path) -> str:
 
 
 # -- dry run -------------------------------------------------------------------------------------
-def dry_run(title: str, jobs: list[Job], results: Path, parallelism: int, probe_steps: int, as_json: bool = False) -> int:
+def dry_run(title: str, jobs: list[Job], results: Path, parallelism: int, probe_steps: int, as_json: bool = False,
+            gpu_lines: list[str] | None = None) -> int:
     from ..sweep_cost import format_seconds, job_steps_left, probe_speed, recorded_speeds, speed_key, speeds_from_results
 
     states = {j.run_id: job_state(j, results) for j in jobs}
@@ -126,10 +157,13 @@ def dry_run(title: str, jobs: list[Job], results: Path, parallelism: int, probe_
               f"{speed.steps_per_s:.2f} steps/s from {speed.source} = {format_seconds(secs)}")
     if unknown == len(todo) and todo:
         print(f"total: unknown (no speed measured for any of the {len(todo)} runs; allow --probe-steps or add results)")
-        return 0
-    note = f" (+ {unknown} runs of unknown speed)" if unknown else ""
-    print(f"total (estimate): {format_seconds(total)} of training in one worker; ~{format_seconds(total / max(1, parallelism))} "
-          f"with {parallelism} at once{note}")
+    else:
+        note = f" (+ {unknown} runs of unknown speed)" if unknown else ""
+        print(f"total (estimate): {format_seconds(total)} of training in one worker; ~{format_seconds(total / max(1, parallelism))} "
+              f"with {parallelism} at once{note}")
+    if gpu_lines:
+        print()
+        print("\n".join(gpu_lines))
     return 0
 
 
@@ -214,7 +248,7 @@ class LiveView:
         self.counts[out.status] += 1
         if out.steps > 0 and key is not None:
             self.measured.setdefault(key, []).append(out.seconds / out.steps)
-        line = f"{out.run_id}: {out.status}" + (f" ({out.error})" if out.error else "")
+        line = f"{out.run_id}: {out.status}" + (f" on GPU {out.gpu}" if out.gpu else "") + (f" ({out.error})" if out.error else "")
         if self.bar is not None:
             self.bar.write(line)
             self.bar.update(1)
@@ -232,7 +266,7 @@ def append_ledger(results: Path, title: str, executor: str, out) -> None:
     results.mkdir(parents=True, exist_ok=True)
     rec = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "sweep": title, "executor": executor,
            "run_id": out.run_id, "status": out.status, "seconds": round(out.seconds, 3), "steps": out.steps,
-           "host": out.host, "pid": out.pid, "error": out.error}
+           "host": out.host, "pid": out.pid, "gpu": out.gpu, "error": out.error}
     with open(results / LEDGER, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(rec, sort_keys=True) + "\n")
         fh.flush()
@@ -279,22 +313,50 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     device = getattr(a, "device", None)
     if grid_spec and a.profile:
         raise FptError("give --grid or --profile, not both (a grid names its own profile)")
+    from ..executors.placement import is_cuda, place
+
+    profile = a.profile or "cpu"
     if grid_spec:
         title, jobs, skipped = grid_jobs(grid_spec, device)
     else:
-        title, jobs, skipped = profile_jobs(a.profile or "cpu", device or "auto")
+        title, jobs, skipped = profile_jobs(profile, device)
+    request = device_request(a, grid_spec, profile)
     executor_name = getattr(a, "executor", "local")
     workers = getattr(a, "workers", None)
-    if executor_name == "local" and workers is None and not grid_spec:
-        workers = 1  # a profile's suite keeps the process's own threads: one run at a time, as before
     executor = get_executor(executor_name, workers=workers, address=getattr(a, "address", None),
-                            retries=getattr(a, "retries", 1))
+                            retries=getattr(a, "retries", 1), runs_per_gpu=getattr(a, "runs_per_gpu", None))
     results = Path(a.results).resolve() if executor_name == "ray" else Path(a.results)
     for msg in skipped:
         print(msg)
     if getattr(a, "dry_run", False):
-        par = workers or (executor.parallelism(jobs) if executor_name == "local" else 1)
-        return dry_run(title, jobs, results, par, getattr(a, "probe_steps", 0), getattr(a, "json", False))
+        jobs, _ = place(jobs, request, None, "")
+        gpu_lines = None
+        probe = getattr(a, "probe_steps", 0)
+        if is_cuda(request.device):  # priced in GPU-hours, also for runs whose data is not prepared here
+            from ..cuda_env import cuda_available
+            from ..executors.placement import gpus_per_run
+            from ..sweep_cost import gpu_hours, plan_jobs, plan_profile, speeds_from_results
+
+            n = gpus_per_run(request, request.device)
+            planned = plan_jobs(jobs, results) if grid_spec else plan_profile(profile, request.device, n, jobs, results)
+            prof = jobs[0].config.profile if grid_spec and jobs else profile
+            gpu_lines = gpu_hours(planned, prof, speeds_from_results([results]))
+            if grid_spec and skipped:
+                gpu_lines.append(f"  not priced: {len(skipped)} task(s) whose data is not prepared here (listed above)")
+            if not cuda_available():
+                probe = 0  # a CUDA probe cannot run here; the GPU-hours use measured or stated speeds
+        par = workers or (executor.parallelism(jobs) if executor_name == "local" and grid_spec and gpu_lines is None else 1)
+        return dry_run(title, jobs, results, par, probe, getattr(a, "json", False), gpu_lines)
+    where = "this machine" if executor_name == "local" else f"the Ray cluster{' at ' + a.address if getattr(a, 'address', None) else ''}"
+    try:
+        jobs, placed = place(jobs, request, executor.gpus_available(jobs), where)
+    except BaseException:
+        getattr(executor, "close", lambda: None)()
+        raise
+    if any(is_cuda(j.config.device) or j.resources.num_gpus > 0 for j in jobs):
+        print(placed)
+    elif executor_name == "local" and workers is None and not grid_spec:
+        executor.workers = 1  # a CPU profile's suite keeps the process's own threads: one run at a time, as before
 
     pre_done = [j for j in jobs if job_state(j, results) == "done"]
     todo = [j for j in jobs if j not in pre_done]

@@ -22,6 +22,9 @@ EXECUTORS = ("local", "ray")
 class Executor(Protocol):
     name: str
 
+    def gpus_available(self, jobs: list[Job]) -> int:
+        """GPUs this executor can hand out (visible devices here; the Ray cluster's declared GPUs)."""
+
     def parallelism(self, jobs: list[Job]) -> int:
         """How many jobs run at once (for the live view's time estimate)."""
 
@@ -36,16 +39,19 @@ def default_workers(num_cpus: int = 1) -> int:
     return max(1, ((os.cpu_count() or 1) - 1) // max(1, num_cpus))
 
 
-def get_executor(name: str, *, workers: int | None = None, address: str | None = None, retries: int = 1) -> Executor:
+def get_executor(name: str, *, workers: int | None = None, address: str | None = None, retries: int = 1,
+                 runs_per_gpu: int | None = None) -> Executor:
     if name == "local":
         from .local import LocalExecutor
 
         if address:
             raise FptError("--address is for --executor ray; drop it or add --executor ray")
-        return LocalExecutor(workers)
+        return LocalExecutor(workers, runs_per_gpu=runs_per_gpu)
     if name == "ray":
         from .ray_cluster import RayExecutor
 
+        if runs_per_gpu is not None:
+            raise FptError("--runs-per-gpu is for the local executor; on Ray give a fraction: --gpus-per-run 0.5")
         return RayExecutor(address=address, workers=workers, retries=retries)
     raise FptError(f"unknown executor '{name}'; choose from {', '.join(EXECUTORS)}")
 

@@ -28,6 +28,7 @@ class Outcome:
     error: str = ""
     host: str = ""
     pid: int = 0
+    gpu: str = ""  # the GPU id(s) the run was given (CUDA_VISIBLE_DEVICES of its worker); "" without GPUs
 
 
 @contextlib.contextmanager
@@ -46,14 +47,26 @@ def pinned_threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def run_job(job: Job, results: str) -> Outcome:
-    """Run ``job`` into ``results`` (an absolute path every worker can reach) and say how it went."""
+def assigned_gpu(job: Job, gpu: str | None = None) -> str:
+    """The GPU id(s) this worker was given for ``job``: what the executor pinned, as the run sees it."""
+    if job.resources.num_gpus <= 0:
+        return ""
+    if gpu is not None:
+        return gpu
+    return os.environ.get("CUDA_VISIBLE_DEVICES", "")
+
+
+def run_job(job: Job, results: str, gpu: str | None = None) -> Outcome:
+    """Run ``job`` into ``results`` (an absolute path every worker can reach) and say how it went.
+
+    ``gpu``: the id an in-process executor gave the run (pool workers and Ray tasks are pinned by
+    their environment, read here)."""
     from ..errors import FptError
     from ..results import checkpoint_path
     from ..runner import run
 
     t0 = time.perf_counter()
-    where = {"host": socket.gethostname(), "pid": os.getpid()}
+    where = {"host": socket.gethostname(), "pid": os.getpid(), "gpu": assigned_gpu(job, gpu)}
     cfg = job.config
     start_step = _checkpoint_step(checkpoint_path(Path(results), cfg.run_id))
     try:

@@ -71,14 +71,31 @@ class RayExecutor:
             ray.init(address="local", num_cpus=cpus, **common)
         self._started = True
 
+    def close(self) -> None:
+        """Shut down a Ray this executor started (after a refusal that came before ``run``)."""
+        if self._started:
+            _ray().shutdown()
+            self._started = False
+
+    def gpus_available(self, jobs: list[Job]) -> int:
+        """GPUs the cluster declares (a head started with ``--num-gpus N`` declares N, even without a GPU)."""
+        ray = _ray()
+        self._connect(jobs)
+        return int(float(ray.cluster_resources().get("GPU", 0)))
+
     def parallelism(self, jobs: list[Job]) -> int:
         if self.workers is not None:
             return self.workers
         ray = _ray()
         if not ray.is_initialized():
             return 1
-        cpus = float(ray.cluster_resources().get("CPU", 1))
-        return max(1, int(cpus // max((j.resources.num_cpus for j in jobs), default=1)))
+        res = ray.cluster_resources()
+        cpus = float(res.get("CPU", 1))
+        n = max(1, int(cpus // max((j.resources.num_cpus for j in jobs), default=1)))
+        need = max((j.resources.num_gpus for j in jobs), default=0.0)
+        if need > 0:  # GPU runs: as many at once as the cluster's GPUs hold
+            n = min(n, max(1, int(float(res.get("GPU", 0)) // need)))
+        return n
 
     def run(self, jobs: list[Job], results: Path, on_done: Callable[[Outcome], None],
             on_start: Callable[[int], None] | None = None) -> list[Outcome]:
