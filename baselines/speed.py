@@ -46,12 +46,14 @@ from benchmark.runner import trainer_for
 from benchmark.task import Batch, ScoredLike, get_task
 from benchmark.trainer import Trainer, peak_mem_mb, reset_peak_mem, seeded
 
+from .authors_step import (BIT_N, BIT_PATCH, BIT_PATTERNS, TheirModel, their_bits, their_freeze,  # noqa: F401
+                           their_loss_and_acc, their_step)
+
 SHAPES = ("bit-memory", "mnist", "cifar10", "cifar10-lra")
 MODELS = ("fpt", "full", "lstm")
 # label -> (registered backbone, pretrained?): the random GPT-2 has GPT-2 small's shape (12 x 768).
 BACKBONES = {"gpt2-small-random": ("gpt2", False), "minilm-l6": ("minilm-l6", True)}
 BATCHES = (4, 16)
-BIT_N, BIT_PATTERNS, BIT_PATCH = 1000, 5, 50  # bit memory as the paper runs it: 6 x 1000 bits in 120 tokens of 50
 
 RECORD_FIELDS = ("config", "kind", "ours_s_per_step", "reference_s_per_step", "ratio", "peak_mem_mb",
                  "achieved_gflops", "peak_gflops", "precision")
@@ -87,131 +89,6 @@ class ShapeTask(ScoredLike):
             reps = -(-n // len(data))
             return Batch(data.x.repeat(reps, *([1] * (data.x.dim() - 1)))[:n], data.y.repeat(reps, *([1] * (data.y.dim() - 1)))[:n])
         return self.train_batch(np.random.default_rng(self.spec.splits[split].seed), n, 0, 0)
-
-
-# -- the authors' step, re-created ---------------------------------------------------------------
-def their_bits(rng: np.random.RandomState, batch_size: int, xor: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    """Their bit-memory generator (global-RNG numpy calls; here a local legacy RandomState)."""
-    bits = 2 * rng.randint(low=0, high=2, size=(batch_size, BIT_PATTERNS, BIT_N)) - 1
-    query_inds = rng.randint(low=0, high=BIT_PATTERNS, size=batch_size)
-    query_bits = bits[range(batch_size), query_inds]
-    mask = rng.randint(low=0, high=2, size=query_bits.shape)
-    x = np.concatenate([bits, (mask * query_bits).reshape(batch_size, 1, BIT_N)], axis=1)
-    return torch.from_numpy(x).float(), torch.from_numpy(query_bits).float()
-
-
-class TheirModel(nn.Module):
-    """Their FPT forward: input net, body on inputs_embeds, last `ratio` tokens, output net."""
-
-    def __init__(self, body: nn.Module | None, d: int, input_dim: int, output_dim: int, lstm: bool = False) -> None:
-        super().__init__()
-        self.input_dim, self.output_dim = input_dim, output_dim
-        lin = nn.Linear(input_dim, d)
-        nn.init.orthogonal_(lin.weight, gain=1.41)
-        lin.bias.data.zero_()
-        self.in_net = nn.Sequential(lin, nn.Dropout(0.1))
-        self.transformer = body
-        self.lstm = TheirLNLSTM(d, d, 3) if lstm else None
-        self.out_net = nn.Sequential(nn.Linear(d, output_dim))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        ratio = 1
-        if x.shape[-1] != self.input_dim:
-            ratio = x.shape[-1] // self.input_dim
-            x = x.reshape(x.shape[0], x.shape[1] * ratio, self.input_dim)
-        x = self.in_net(x)
-        if self.lstm is not None:
-            x = self.lstm(x)
-        else:
-            x = self.transformer(inputs_embeds=x, return_dict=True).last_hidden_state
-        x = self.out_net(x[:, -ratio:])
-        if ratio > 1:
-            x = x.reshape(x.shape[0], x.shape[1] // ratio, ratio * self.output_dim)
-        return x
-
-
-class TheirLayerNorm(nn.Module):
-    def __init__(self, n: int) -> None:
-        super().__init__()
-        bound = 1.0 / math.sqrt(n)
-        self.alpha = nn.Parameter(torch.empty(1, n).uniform_(-bound, bound))
-        self.beta = nn.Parameter(torch.empty(1, n).uniform_(-bound, bound))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        size = x.size()
-        x = x.view(x.size(0), -1)
-        x = (x - torch.mean(x, 1).unsqueeze(1).expand_as(x)) / torch.sqrt(torch.var(x, 1).unsqueeze(1).expand_as(x) + 1e-6)
-        return (self.alpha.expand_as(x) * x + self.beta.expand_as(x)).view(size)
-
-
-class TheirLNLSTMCell(nn.Module):
-    def __init__(self, inp: int, hidden: int) -> None:
-        super().__init__()
-        self.hidden_size = hidden
-        self.i2h, self.h2h = nn.Linear(inp, 4 * hidden), nn.Linear(hidden, 4 * hidden)
-        self.ln_i2h, self.ln_h2h, self.ln_cell = TheirLayerNorm(4 * hidden), TheirLayerNorm(4 * hidden), TheirLayerNorm(hidden)
-
-    def forward(self, x, hidden):
-        h, c = hidden
-        h, c, x = h.view(h.size(1), -1), c.view(c.size(1), -1), x.view(x.size(1), -1)
-        preact = self.ln_i2h(self.i2h(x)) + self.ln_h2h(self.h2h(h))
-        hs = self.hidden_size
-        gates = preact[:, :3 * hs].sigmoid()
-        g_t = preact[:, 3 * hs:].tanh()
-        c_t = self.ln_cell(torch.mul(c, gates[:, hs:2 * hs]) + torch.mul(gates[:, :hs], g_t))
-        h_t = torch.mul(gates[:, -hs:], c_t.tanh())
-        h_t, c_t = h_t.view(1, h_t.size(0), -1), c_t.view(1, c_t.size(0), -1)
-        return h_t, (h_t, c_t)
-
-
-class TheirLNLSTM(nn.Module):
-    """Their LNLSTM loop: per layer, per time step one cell call; fresh random initial state."""
-
-    def __init__(self, inp: int, hidden: int, layers: int) -> None:
-        super().__init__()
-        self.layers = nn.ModuleList(TheirLNLSTMCell(inp if i == 0 else hidden, hidden) for i in range(layers))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.permute(1, 0, 2).contiguous()
-        for layer in self.layers:
-            std = math.sqrt(2.0 / (2 * layer.hidden_size))
-            h = (torch.randn(1, x.shape[1], layer.hidden_size) * std, torch.randn(1, x.shape[1], layer.hidden_size) * std)
-            ys = []
-            for i in range(x.size(0)):
-                y, h = layer(x.narrow(0, i, 1), h)
-                ys.append(y)
-            x = torch.cat(ys, 0)
-        return x.permute(1, 0, 2)
-
-
-def their_loss_and_acc(shape: str) -> tuple[Callable, Callable]:
-    ce = nn.CrossEntropyLoss()
-    if shape.startswith("bit-"):
-        def loss_fn(out, y):
-            out = torch.reshape(out, (-1, BIT_N, 2))
-            ids = torch.zeros(y.shape).long()
-            ids[y < 0], ids[y > 0] = 0, 1
-            return ce(torch.reshape(out, (-1, 2)), torch.reshape(ids, (-1,)))
-
-        def acc_fn(preds, true):
-            preds = preds.reshape(-1, BIT_N, 2).argmax(-1) * 2 - 1
-            return (np.sign(preds) == np.sign(true)).mean()
-    else:
-        def loss_fn(out, y):
-            return ce(out[:, 0], y)
-
-        def acc_fn(preds, true):
-            return (preds[:, 0].argmax(-1) == true).mean()
-    return loss_fn, acc_fn
-
-
-def their_freeze(model: TheirModel, family: str, frozen: bool) -> None:
-    """Their name-substring freezing (GPT-2 names; for BERT the equivalent LayerNorm/position names)."""
-    if model.transformer is None or not frozen:
-        return
-    train = ("ln", "wpe") if family == "gpt2" else ("layernorm", "position_embeddings")
-    for name, p in model.transformer.named_parameters():
-        p.requires_grad = any(t in name.lower() for t in train)
 
 
 # -- timing --------------------------------------------------------------------------------------
@@ -344,54 +221,6 @@ def our_trainer(cfg: BenchConfig, task: ShapeTask, precision: str = "auto", opti
     return trainer, model, step, flops
 
 
-def their_step(cfg: BenchConfig, task: ShapeTask, our_model: nn.Module) -> Callable[[], None]:
-    """The authors' step on the same shape, weights copied from ours (fp32, eager attention)."""
-    spec = task.spec
-    bits = cfg.shape.startswith("bit-")
-    input_dim = BIT_PATCH if bits else spec.input_dim
-    output_dim = 2 * BIT_PATCH if bits else spec.output_dim
-    if cfg.model == "lstm":
-        model = TheirModel(None, 768, input_dim, output_dim, lstm=True)
-        family = "lstm"
-    else:
-        body = copy.deepcopy(our_model.body)
-        body.read_tokens(None)
-        hf = body.model.float()
-        if hasattr(hf, "set_attn_implementation"):
-            hf.set_attn_implementation("eager")
-        else:  # pragma: no cover - older transformers
-            hf.config._attn_implementation = "eager"
-        for p in hf.parameters():
-            p.requires_grad = True
-        model = TheirModel(hf, body.info.d_model, input_dim, output_dim)
-        family = body.info.family
-        their_freeze(model, family, frozen=cfg.model == "fpt")
-    model.train()
-    optim = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-4)
-    loss_fn, acc_fn = their_loss_and_acc(cfg.shape)
-    rng = np.random.RandomState(0)
-
-    def get_batch() -> tuple[torch.Tensor, torch.Tensor]:
-        if bits:
-            return their_bits(rng, cfg.batch)
-        x = torch.from_numpy(rng.rand(cfg.batch, spec.seq_len, spec.input_dim)).float()
-        return x, torch.from_numpy(rng.randint(0, spec.output_dim, cfg.batch)).long()
-
-    def step() -> None:
-        x, y = get_batch()
-        out = model(x)
-        loss = loss_fn(out, y)
-        acc_fn(out.detach().cpu().numpy(), y.detach().cpu().numpy())
-        x.detach().cpu().numpy()
-        loss.backward()
-        loss.detach().cpu().item()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optim.step()
-        optim.zero_grad()
-
-    return step
-
-
 # -- records -------------------------------------------------------------------------------------
 def record(config: str, kind: str, ours: Side, theirs: Side, *, precision: str, batch: int | None,
            flops: int | None, peaks: dict[str, float], extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -467,118 +296,6 @@ def eval_record(cfg: BenchConfig, rounds: int, peaks: dict[str, float], eval_exa
     return rec
 
 
-# -- levers: each one alone, ours with it off vs on ------------------------------------------------
-class _Emitting(list):
-    """A list that hands each appended record on at once (long lever runs print as they go)."""
-
-    def __init__(self, emit: Callable[[dict], None] | None) -> None:
-        super().__init__()
-        self.emit = emit
-
-    def append(self, rec: dict) -> None:  # type: ignore[override]
-        super().append(rec)
-        if self.emit is not None:
-            self.emit(rec)
-
-
-def lever_records(backbone: str, rounds: int, peaks: dict[str, float], eval_examples: int, quick: bool,
-                  emit: Callable[[dict], None] | None = None) -> list[dict]:
-    out: list[dict] = _Emitting(emit)
-    base = BenchConfig("fpt", backbone, "mnist", 4 if quick else 16)
-    task = ShapeTask("mnist", eval_examples)
-
-    def pair(name: str, on: Callable[[], None], off: Callable[[], None], precision: str, batch: int | None,
-             flops: int | None = None) -> None:
-        a, b = Side(on), Side(off)
-        alternate(a, b, rounds)
-        out.append(record(f"lever {name}", "lever", a, b, precision=precision, batch=batch, flops=flops, peaks=peaks))
-
-    # bf16 autocast vs fp32, both forced (whatever `auto` resolves to on this machine)
-    trb, _, on_bf16, flops_bf16 = our_trainer(base, task, precision="bf16")
-    _, _, off_fp32, _ = our_trainer(base, task, precision="fp32")
-    pair(f"bf16 autocast vs fp32 ({base.name})", on_bf16, off_fp32, trb.precision_label, base.batch, flops_bf16())
-    # frozen weights converted to bf16 once vs recast by autocast at every forward (both bf16)
-    trc, _, on_cast, _ = our_trainer(base, task, precision="bf16")
-    _, _, off_cast, _ = our_trainer(base, task, precision="bf16", cast_frozen=False)
-    pair(f"frozen weights in bf16 once vs recast every step ({base.name})", on_cast, off_cast, trc.precision_label, base.batch)
-    tr, model, on, _ = our_trainer(base, task)  # `auto`: the default every other lever runs at
-    # last layer only at the read positions
-    tr2, model2, on2, _ = our_trainer(base, task)
-    tr3, model3, off3, _ = our_trainer(base, task)
-    model3.body.read_tokens(None)
-    pair(f"last layer at read positions vs everywhere ({base.name})", on2, off3, tr2.precision_label, base.batch)
-    # intra-op threads: torch's default vs one
-    threads = torch.get_num_threads()
-    if threads > 1:
-        def one_thread() -> None:
-            torch.set_num_threads(1)
-            try:
-                on()
-            finally:
-                torch.set_num_threads(threads)
-        pair(f"{threads} intra-op threads vs 1 ({base.name})", on, one_thread, tr.precision_label, base.batch)
-    # vectorized data generation (bit memory, batch 16): ours vs their numpy loop
-    bits = get_task("bit-memory")
-    state = {"t": 0}
-
-    def ours_data() -> None:
-        bits.train_batch(np.random.default_rng([0, state["t"]]), 16, state["t"], 0)
-        state["t"] += 1
-
-    rs = np.random.RandomState(0)
-    pair("vectorized data generation vs theirs (bit-memory batch 16, data only)", ours_data, lambda: their_bits(rs, 16),
-         "n/a", 16)
-    # fused nn.LSTM vs our faithful layer-normalised loop (same shape: cifar10-lra is long; mnist in quick)
-    shape = "mnist" if quick else "cifar10-lra"
-    lcfg = BenchConfig("lstm", "none", shape, 4)
-    ltask = ShapeTask(shape, eval_examples)
-    trl, _, lon, _ = our_trainer(lcfg, ltask)
-    _, _, loff, _ = our_trainer(lcfg, ltask, options={"layer_norm": True})
-    pair(f"fused nn.LSTM vs layer-normalised loop ({lcfg.name})", lon, loff, trl.precision_label, 4)
-    # feature cache: reservoir (output-only, cached frozen prefix) vs the same output-only model uncached,
-    # both in the second epoch of a 64-example pool (dataset tasks repeat their examples)
-    pool = task.train_batch(np.random.default_rng(5), 64, 0, 0)
-    rcfg = BenchConfig("reservoir", backbone, "mnist", 16)
-    cached = _pool_step(rcfg, task, pool, {"body": "random-frozen" if backbone in BACKBONES and not BACKBONES[backbone][1] else "fpt"})
-    uncached = _pool_step(rcfg, task, pool, {"body": "random-frozen" if backbone in BACKBONES and not BACKBONES[backbone][1] else "fpt",
-                                             "feature_cache": False})
-    for _ in range(4):  # epoch 1 fills the cache
-        cached()
-    pair(f"feature cache vs recomputed frozen prefix (reservoir, {backbone}, mnist, epoch 2)", cached, uncached,
-         tr.precision_label, 16)
-    # opt-in torch.compile
-    if not quick:
-        try:
-            trc, _, conc, _ = our_trainer(base, task, compile=True)
-            pair(f"torch.compile vs eager ({base.name}, steady state)", conc, on, trc.precision_label, base.batch)
-        except Exception as exc:  # compile needs a C compiler and can fail on odd setups: say so
-            out.append({"config": f"lever torch.compile ({base.name})", "kind": "lever", "error": str(exc)[:200],
-                        **{k: None for k in RECORD_FIELDS if k not in ("config", "kind")}})
-    # evaluation: ours (inference mode, autocast, one transfer) vs the fp32 per-batch loop
-    out.append({**eval_record(base, rounds, peaks, eval_examples), "kind": "lever",
-                "config": f"lever evaluation pass vs fp32 per-batch loop ({base.model}/{backbone}/mnist, "
-                          f"{eval_examples} examples)"})
-    return out
-
-
-def _pool_step(cfg: BenchConfig, task: ShapeTask, pool: Batch, options: dict[str, Any]) -> Callable[[], None]:
-    trainer, model, _, _ = our_trainer(cfg, task, options=options)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=1e-4)
-    scaler = torch.amp.GradScaler("cuda", enabled=False)
-    state = {"t": 0}
-
-    def step() -> None:
-        t = state["t"]
-        i = (t * 16) % len(pool)
-        batch = Batch(pool.x[i:i + 16], pool.y[i:i + 16])
-        loss, _ = trainer.train_step(model, opt, scaler, params, batch, t)
-        float(loss.detach())
-        state["t"] += 1
-
-    return step
-
-
 # -- the whole bench -------------------------------------------------------------------------------
 def configs(models=MODELS, backbones=tuple(BACKBONES), shapes=SHAPES, batches=BATCHES) -> list[BenchConfig]:
     out = []
@@ -632,6 +349,8 @@ def run_bench(cfgs: list[BenchConfig], *, rounds: int, eval_examples: int, lever
             seen.add(key)
             keep(eval_record(cfg, rounds, peaks, eval_examples))
         if levers:
+            from .bench_levers import lever_records  # the lever rows build on this module's pieces
+
             lever_records(lever_backbone, rounds, peaks, eval_examples, quick, emit=keep)
     return {"meta": meta, "records": records}
 

@@ -217,7 +217,7 @@ def gpu_hours(planned: list[Planned], profile: str, measured: dict[SpeedKey, Spe
                 unknown.append(f"{p.task}/{p.model}/{p.backbone}")
                 continue
             rate, src = stated.steps_per_s, f"{stated.source}"
-        who = "backbone-free models" if p.backbone == "none" else p.backbone
+        who = p.backbone if p.backbone != "none" else "backbone-free models"
         sources.setdefault(f"{who} on {device_type(p.device)}: {rate:g} steps/s", src)
         gpus = p.num_gpus or 1.0
         train_h = p.steps_left / rate / 3600 * gpus

@@ -89,6 +89,11 @@ def _clone(src: Path, dst: Path, source_model: str, suffix: str, *, config: dict
         for r in rows:
             cfg = json.loads(r["config"])
             cfg.update(config or {})
+            if "task" in changes:  # a copy onto another task keeps that task's own learning rate (no budget change)
+                from benchmark.profiles import expected_budget
+
+                cfg["task"] = changes["task"]
+                cfg["budget"]["lr"] = expected_budget(cfg["profile"], changes["task"], cfg["model"]).lr
             cfg["budget"].update(budget or {})
             r = {**r, **changes, "run_id": rid, "config": json.dumps(cfg, sort_keys=True)}
             if test_value is not None and r["split"] == "test" and r["metric"] != "loss":
