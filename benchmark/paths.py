@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+SUBMITTED_SUBDIR = "submitted"  # submitted runs live in <results>/submitted, apart from harness runs
 
 
 def cache_dir() -> Path:

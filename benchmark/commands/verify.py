@@ -11,7 +11,7 @@ import argparse
 
 from ..cli import args, command
 from ..errors import FptError
-from ..submission.format import SUBMITTED_SUBDIR
+from ..paths import SUBMITTED_SUBDIR
 
 
 def _verify_args(p: argparse.ArgumentParser) -> None:

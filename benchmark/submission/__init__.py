@@ -25,27 +25,13 @@ rebuilt from the adapter, or a rerun disagree); compute numbers are marked self-
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
-# Names re-exported from the submodules, imported on first use (PEP 562): `fptbench --help` reads
-# SUBMITTED_SUBDIR from .format and must not pull pandas and pyarrow in through .importer.
-_HOME = {
-    **dict.fromkeys(("CLAIMED", "CLAIMED_COLUMNS", "FORMAT", "FORMAT_VERSION", "MANIFEST", "STATUSES", "SUBMITTED_SUBDIR",
-                     "check_name", "check_text", "control_char"), "format"),
-    **dict.fromkeys(("check_tasks", "claimed", "import_submission"), "importer"),
-    **dict.fromkeys(("adapter_source", "pack"), "pack"),
-    **dict.fromkeys(("Submission", "load", "read_manifest", "summarize"), "validate"),
-    **dict.fromkeys(("consistency_problems", "param_checks", "read_verification", "submission_status",
-                     "verification_path", "verification_status", "write_verification"), "verdicts"),
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOME:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{_HOME[name]}", __name__), name)
-
+from .format import (CLAIMED, CLAIMED_COLUMNS, FORMAT, FORMAT_VERSION, MANIFEST, STATUSES, SUBMITTED_SUBDIR,
+                     check_name, check_text, control_char)
+from .importer import check_tasks, claimed, import_submission
+from .pack import adapter_source, pack
+from .validate import Submission, load, read_manifest, summarize
+from .verdicts import (consistency_problems, param_checks, read_verification, submission_status, verification_path,
+                       verification_status, write_verification)
 
 __all__ = ["CLAIMED", "CLAIMED_COLUMNS", "FORMAT", "FORMAT_VERSION", "MANIFEST", "STATUSES", "SUBMITTED_SUBDIR",
            "Submission", "adapter_source", "check_name", "check_tasks", "check_text", "claimed",

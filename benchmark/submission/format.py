@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FptError
+from ..paths import SUBMITTED_SUBDIR  # noqa: F401  (re-exported: the submission format names it)
 
-SUBMITTED_SUBDIR = "submitted"  # submitted runs live in <results>/submitted, apart from harness runs
 
 FORMAT = "fptbench-submission"
 FORMAT_VERSION = 1
