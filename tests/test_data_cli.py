@@ -41,14 +41,14 @@ def test_status_prepare_verify_cycle(data_root, cifar_src, capsys):
     assert main(["data", "status"]) == 0
     table = capsys.readouterr().out
     assert table.splitlines()[0].split()[:4] == ["dataset", "present", "size", "checksum"]
-    assert main(["data", "verify", "cifar10"]) == 0 and "cifar10: ok" in capsys.readouterr().out
+    assert main(["data", "checksums", "cifar10"]) == 0 and "cifar10: ok" in capsys.readouterr().out
 
     # corrupt one byte of the prepared copy: verify names the file and the fix, status says BAD
     f = data_root / "cifar10" / "train_x.npy"
     raw = bytearray(f.read_bytes())
     raw[-1] ^= 0xFF
     f.write_bytes(bytes(raw))
-    assert main(["data", "verify"]) == 1
+    assert main(["data", "checksums"]) == 1
     out = capsys.readouterr().out
     assert "train_x.npy: sha256" in out and "fptbench data prepare cifar10 --force" in out
     assert status_rows(capsys, code=1)["cifar10"]["checksum"].startswith("BAD")

@@ -1,4 +1,7 @@
-"""Data subcommands: ``fptbench data status|prepare|verify`` and ``fptbench validate``."""
+"""Data subcommands: ``fptbench data status|prepare|checksums`` and ``fptbench validate``.
+
+``checksums`` was ``data verify`` (kept as an alias): ``verify`` alone names rerunning a sample of runs.
+"""
 
 from __future__ import annotations
 
@@ -29,14 +32,15 @@ def _data_args(p: argparse.ArgumentParser) -> None:
                     help="url: the canonical builder (--source-dir, offline package, canonical download); hub: the "
                     "dataset's pinned Hugging Face hub copy (same prepared files); auto (default): url, falling back "
                     "to the hub copy when that fails")
-    v = sub.add_parser("verify", parents=[common], help="re-hash prepared copies against their manifests")
-    v.add_argument("names", nargs="*", metavar="NAME", help="datasets to verify (default: every prepared one)")
+    v = sub.add_parser("checksums", aliases=["verify"], parents=[common],
+                       help="re-hash prepared copies against their manifests (old name: verify)")
+    v.add_argument("names", nargs="*", metavar="NAME", help="datasets to re-hash (default: every prepared one)")
 
 
-@command("data", "datasets: status, prepare (download or offline copy), verify checksums", group="start")
+@command("data", "datasets: status, prepare (download or offline copy), checksums (re-hash prepared copies)", group="start")
 @args(_data_args)
 def cmd_data(a: argparse.Namespace) -> int:
-    return {"status": _status, "prepare": _prepare, "verify": _verify}[a.action](a)
+    return {"status": _status, "prepare": _prepare, "checksums": _verify, "verify": _verify}[a.action](a)
 
 
 def _status(a: argparse.Namespace) -> int:
