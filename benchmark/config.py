@@ -103,7 +103,7 @@ class RunConfig:
         extra += sorted(set(raw) - names)
         if extra:
             raise FptError(f"stored run config has fields this harness does not know: {extra[:5]}")
-        missing = sorted(names - set(raw) - {"device", "model_options"})
+        missing = sorted(names - set(raw) - {"device", "model_options", "backbone_id"})  # to_json drops an empty backbone_id
         if missing:
             raise FptError(f"stored run config lacks {missing}")
         try:

@@ -79,3 +79,12 @@ def test_the_none_backbone_turns_into_none_in_one_place() -> None:
     offenders = [str(p.relative_to(ROOT)) for d in ("benchmark", "baselines") for p in (ROOT / d).rglob("*.py")
                  if p.name not in ("speed.py",) and pattern.search(p.read_text(encoding="utf-8"))]
     assert offenders == ["benchmark/trainer.py"] or offenders == []  # trainer.py: its own fallback (GPU helper's file)
+
+
+def test_configs_stored_before_backbone_ids_still_load() -> None:
+    """Rows written before RunConfig.backbone_id existed (every committed result) rebuild to the same run."""
+    cfg = _cfg()
+    raw = json.loads(cfg.to_json())
+    del raw["backbone_id"]
+    back = RunConfig.from_json(raw)
+    assert back == cfg and back.run_id == cfg.run_id
