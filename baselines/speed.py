@@ -308,21 +308,12 @@ def configs(models=MODELS, backbones=tuple(BACKBONES), shapes=SHAPES, batches=BA
 
 
 def machine() -> dict[str, Any]:
-    import platform
-
+    from benchmark.precision import cpu_model, process_calibration
     from benchmark.provenance import cpu_flags, cpu_native_bf16
 
-    model = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "")
-    except OSError:
-        pass
     flags = sorted(f for f in cpu_flags() if f.startswith(("avx512", "amx", "avx2", "fma", "avx_vnni")))
-    from benchmark.precision import process_calibration
-
     cal = process_calibration()  # what precision=auto picks on this machine, and why
-    return {"cpu": model or platform.processor(), "flags": flags, "native_bf16": cpu_native_bf16(),
+    return {"cpu": cpu_model(), "flags": flags, "native_bf16": cpu_native_bf16(),
             "threads": torch.get_num_threads(), "torch": torch.__version__,
             "auto_precision": cal.precision, "bf16_matmul_ratio": round(cal.ratio, 2), "auto_reason": cal.reason()}
 

@@ -120,7 +120,8 @@ def measure_ratio(timer: Timer = time_matmul, shapes=SHAPES, rounds: int = ROUND
 
 
 # -- the machine's fingerprint and the cache --------------------------------------------------------
-def _cpu_model() -> str:
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo), else what the platform says: part of the machine fingerprint."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -144,7 +145,7 @@ def fingerprint(threads: int) -> dict[str, object]:
     """What the measured ratio depends on; a change in any of it calibrates again."""
     from .provenance import cpu_flags
 
-    return {"cpu": _cpu_model(), "flags": sorted(cpu_flags()), "torch": torch.__version__,
+    return {"cpu": cpu_model(), "flags": sorted(cpu_flags()), "torch": torch.__version__,
             "onednn": _onednn_version(), "threads": threads, "cache_version": CACHE_VERSION}
 
 
