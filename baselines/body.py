@@ -90,6 +90,11 @@ class Body(nn.Module):
                 "or pass --option extend_positions=true"
             )
 
+    def input_bias_std(self) -> float | None:
+        """None, or the std an adapter's continuous input bias should start from (see
+        ``InputLayer.start_bias``): bodies whose all-zero input would stay exactly zero say so."""
+        return None
+
     def position_table(self) -> nn.Embedding | None:
         """The learned position table module (None for bodies without one)."""
         if not self.position_params:

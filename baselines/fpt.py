@@ -31,7 +31,7 @@ from benchmark.task import TaskSpec
 from .backbones import get_backbone
 from .body import Body
 from .freeze import EVERYTHING, FPT_DEFAULT, Trainable, apply_trainable, set_trainable
-from .layers import INPUT_LAYER_NOTE, InputLayer, ReadHead
+from .layers import INPUT_LAYER_NOTE, NO_POSITIONS_BIAS_NOTE, InputLayer, ReadHead
 from .presets import PRESETS, preset_requires_pos, preset_trainable
 
 
@@ -42,6 +42,9 @@ class TransferModel(nn.Module):
         super().__init__()
         body.check_length(spec.seq_len)
         self.input = InputLayer(spec, body.info.d_model, generator)
+        self.input_bias_std = body.input_bias_std()  # None: a learned position table (or none needed)
+        if self.input_bias_std is not None:
+            self.input.start_bias(self.input_bias_std, generator)
         self.body = body
         self.head = ReadHead(spec, body.info.d_model)
         body.read_tokens(spec.output_tokens)  # last layer only where the head reads (baselines/hf_bodies.py)
@@ -102,6 +105,7 @@ class TransformerAdapter(ModelAdapter):
         set_trainable(model.head, flags.output)
         self.body_info = body.info
         self.input_kind = spec.input_kind
+        self.bias_std = model.input_bias_std
         return model
 
     def info(self) -> dict[str, Any]:
@@ -111,11 +115,15 @@ class TransformerAdapter(ModelAdapter):
         if self.kind_label:
             out["kind_label"] = self.kind_label
         if hasattr(self, "input_kind"):
-            out["input_layer"] = INPUT_LAYER_NOTE[self.input_kind]
+            out["input_layer"] = INPUT_LAYER_NOTE[self.input_kind] + (
+                NO_POSITIONS_BIAS_NOTE if self.input_kind == "continuous" and getattr(self, "bias_std", None) is not None else "")
         if hasattr(self, "body_info"):
             out["pretrained_on"] = self.body_info.pretrained_on
             out["stand_in_for"] = self.body_info.stand_in_for
             out["weights"] = self.body_info.weights
+            if self.body_info.max_positions is None:  # RoPE: the recipe's "train positions" has nothing to train
+                out["positions"] = ("none to train: rotary (RoPE), computed from the position, no parameters; "
+                                    "the FPT recipe's position step is recorded as trainable pos=false")
             out.update(self.body_info.extra)
         return out
 

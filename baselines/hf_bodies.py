@@ -211,3 +211,9 @@ class LlamaBody(HFBody):
     embed_params = ("model.embed_tokens.weight",)
     forward_kwargs = {"use_cache": False}
 
+    def input_bias_std(self) -> float | None:
+        """No learned positions, no biases, RMSNorm and causal attention: an all-zero input token stays zero
+        through every layer (the first token attends only to itself), and RMSNorm's backward at zero overflows.
+        The input bias starts at the scale of the body's own token embeddings (pretrained or random)."""
+        return float(self.model.embed_tokens.weight.detach().float().std())
+

@@ -15,6 +15,11 @@ INPUT_LAYER_NOTE = {
     "tokens": "Embedding(vocab, d_model), init N(0, 1), no dropout (as the FPT code's nn.Embedding defaults); "
     "the pad row is zero and gets no gradient (padding_idx), which only matters where the mask removes it anyway",
 }
+#: Appended to the note for a continuous input into a body without a learned position table (RoPE).
+NO_POSITIONS_BIAS_NOTE = ("; no learned positions (RoPE), so the bias starts at N(0, std of the body's token-embedding "
+                          "table) instead of zero: an all-zero input vector would stay exactly zero through a "
+                          "bias-free causal RMSNorm decoder, whose backward at zero scales gradients by "
+                          "1/sqrt(eps) per layer (non-finite at step 0)")
 
 
 class InputLayer(nn.Module):
@@ -42,6 +47,20 @@ class InputLayer(nn.Module):
                 with torch.no_grad():
                     self.proj.weight[spec.pad_id].zero_()
             self.dropout = nn.Identity()
+
+    def start_bias(self, std: float, generator: torch.Generator | None = None) -> None:
+        """Draw the (continuous) input bias from N(0, std) instead of zero, after the weight's init.
+
+        Why: with learned positions (BERT, GPT-2) an all-zero input vector (a 0 bit, a black MNIST patch)
+        enters the body as its position vector; a RoPE body adds nothing, and a bias-free causal decoder
+        with RMSNorm (Llama, SmolLM2) then keeps the first token exactly zero through every layer, where
+        RMSNorm's gradient is 1/sqrt(eps) per layer: 30 layers overflow fp32 on the first backward pass.
+        Only such bodies call this, so every other model's initialisation (and run) is unchanged."""
+        if self.kind != "continuous":
+            return
+        with torch.no_grad():
+            bias = self.proj.bias
+            bias.copy_(torch.randn(bias.shape, generator=generator) * std)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.dropout(self.proj(x))

@@ -60,6 +60,9 @@ class ClaimGroup:
     backbone: str
     stand_in_for: str = ""
     profiles: tuple[str, ...] = ()
+    # False: a backbone a registered profile plans claims runs on, with no run in these results (its
+    # claims read open, "no runs"; ``profiles`` then names the profiles that would run it)
+    has_runs: bool = True
 
     @property
     def profile(self) -> str:  # the README names the profiles it read
@@ -141,17 +144,28 @@ def records(runs: "pd.DataFrame | RunView") -> pd.DataFrame:
     return rec.rename(columns={"test": "test_value", "val": "val_value", "options_key": "okey"}).reset_index(drop=True)
 
 
-def claim_groups(rec: pd.DataFrame) -> list[ClaimGroup]:
+def claim_groups(rec: pd.DataFrame, planned: Mapping[str, tuple[str, ...]] | None = None) -> list[ClaimGroup]:
     """One group per language-pretrained backbone with FPT runs (a placeholder when there are none), each
-    with the profiles holding its runs (or the LSTM's), most faithful profile first."""
+    with the profiles holding its runs (or the LSTM's), most faithful profile first; then one group without
+    runs per ``planned`` backbone (backbone -> the profiles planning it, ``planned_backbones``) not among them.
+    What a backbone stands in for is what its runs recorded from its registration, never typed here."""
     fpt = rec[(rec.model == "fpt") & rec.pretrained_on.str.lower().str.startswith("language")]
     out = []
-    for backbone in sorted(set(fpt.backbone)):
+    for backbone in sorted(set(fpt.backbone), key=backbone_order):
         mine = fpt[fpt.backbone == backbone]
         stand = sorted(v for v in mine.stand_in_for.unique() if v)
         have = set(rec[rec.backbone.isin([backbone, "none"])].profile)
         out.append(ClaimGroup(backbone, stand[0] if stand else "", order_profiles(have)))
-    return out or [ClaimGroup(DEFAULT_BACKBONE, "gpt2", (DEFAULT_PROFILE,))]
+    out = out or [ClaimGroup(DEFAULT_BACKBONE, "", (DEFAULT_PROFILE,))]
+    seen = {g.backbone for g in out}
+    out += [ClaimGroup(b, "", tuple(profiles), has_runs=False)
+            for b, profiles in sorted((planned or {}).items(), key=lambda kv: backbone_order(kv[0])) if b not in seen]
+    return out
+
+
+def backbone_order(backbone: str) -> tuple[bool, str]:
+    """The headline backbone (the one every committed verdict started on) first, then by name."""
+    return backbone != DEFAULT_BACKBONE, backbone
 
 
 def order_profiles(profiles: Iterable[str]) -> tuple[str, ...]:

@@ -28,7 +28,10 @@ def claims_section(runs: pd.DataFrame, results_hint: str = "RESULTS", results_di
     """``<section id="claims">``: one table per language backbone, verdict and evidence per claim."""
     from .paper import PAPER_TASKS
 
-    checked = evaluate_claims(runs, {t: NO_RUN for t in PAPER_TASKS}, results_hint, results_dirs=results_dirs)
+    from .planned import planned_backbones
+
+    checked = evaluate_claims(runs, {t: NO_RUN for t in PAPER_TASKS}, results_hint, results_dirs=results_dirs,
+                              planned=planned_backbones())
     coverage = coverage_by_profile(runs, results_hint)
     parts = [f"<style>{STYLE}</style>", '<section id="claims"><h2>Does the paper hold? The claims, checked</h2>',
              '<p class="small">Each claim is a decision rule over these results (docs/claims.md): <em>holds</em> and '

@@ -10,6 +10,7 @@ own numbers pass every claim the paper makes (tests/test_claims_paper.py runs th
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 from benchmark.profile_defs import PAPER_TASKS  # the paper's task list, declared once
@@ -294,6 +295,46 @@ class AblationOrdering(Ordering):
 
     def rows(self, ctx: ClaimContext) -> dict[str, RowKey]:
         return {p: RowKey.of("fpt", preset=p) for p in ("output-only", "+ln", "+input", "+pos")}
+
+    def check(self, ctx: ClaimContext):
+        """On a backbone without learned positions (RoPE) the ``+pos`` step does not apply: the chain ends at
+        ``+input``, and the details say why (not a failure). Read from the runs, never assumed: the default
+        FPT and ``+input`` train exactly the same number of parameters when there is no position table."""
+        why = no_position_table(ctx)
+        if not why:
+            return super().check(ctx)
+        plain = _WithoutPos()
+        verdict, reason, findings, cmds = plain.check(ctx)
+        findings = [replace(f, note=f"+pos does not apply: {why}; {f.note}") for f in findings]
+        return verdict, f"{reason}; +pos does not apply ({why})", findings, [c for c in cmds if "+pos" not in c]
+
+
+class _WithoutPos(Ordering):
+    """Claim 6's chain on a body with no position table: output-only <= +ln <= +input."""
+
+    chain = "+input >= +ln >= output-only"
+    steps = (("+input", "+ln"), ("+ln", "output-only"))
+    strict = ("+input", "output-only")
+
+    def rows(self, ctx: ClaimContext) -> dict[str, RowKey]:
+        return {p: RowKey.of("fpt", preset=p) for p in ("output-only", "+ln", "+input")}
+
+
+def no_position_table(ctx: ClaimContext) -> str:
+    """Why the +pos step has nothing to train on this backbone ('' when it has, or the runs cannot tell):
+    its default FPT runs (input, norms, positions, output) and its ``+input`` runs (no positions) train
+    the same number of parameters in some profile, so there was no position table to add."""
+    for profile in ctx.profiles:
+        counts = {}
+        for label, key in (("FPT", FPT), ("+input", RowKey.of("fpt", preset="+input"))):
+            runs = ctx.runs_of("bit-xor", key, profile)
+            if runs.empty:
+                runs = ctx.runs_of("mnist", key, profile)
+            counts[label] = set(runs.n_params_trainable.dropna().astype(int)) if "n_params_trainable" in runs else set()
+        if counts["FPT"] and counts["FPT"] == counts["+input"]:
+            return (f"backbone {ctx.group.backbone} has no learned position table (RoPE: positions are computed, "
+                    f"nothing to train), so FPT trains exactly what +input trains ({min(counts['FPT']):,} parameters)")
+    return ""
 
 
 

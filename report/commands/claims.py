@@ -25,6 +25,7 @@ def cmd_claims(a: argparse.Namespace) -> int:
     from benchmark.errors import FptError
     from benchmark.results import read_table
     from report.claims import evaluate_claims, readme_block, to_json, to_markdown
+    from report.claims.planned import planned_backbones
     from report.claims.readme import update_readme
     from report.coverage import coverage_by_profile
 
@@ -33,7 +34,7 @@ def cmd_claims(a: argparse.Namespace) -> int:
         if not d.is_dir():
             raise FptError(f"results directory {d} does not exist; pass the right --results")
     runs = read_table(dirs, "runs")
-    checked = evaluate_claims(runs, results_hint=str(dirs[0]), results_dirs=dirs)
+    checked = evaluate_claims(runs, results_hint=str(dirs[0]), results_dirs=dirs, planned=planned_backbones())
     coverage = coverage_by_profile(runs, str(dirs[0]))
     if a.readme:
         same = update_readme(a.readme, readme_block(checked, a.link, coverage), check=a.check)
