@@ -16,10 +16,12 @@ the ablation presets that apply (claim 6: output-only, +ln, +input) as grid
 ``cpu-converge-smollm2-ablation``. Not here: the LSTM (no backbone: ``cpu-converge``'s rows serve both
 backbones), the modality rows and the tuned-lr full finetuning (claims 5 and 7 stay ``minilm-l6``'s).
 
-Budgets from measured throughput on the 2-core AMX Xeon (bf16 by calibration, one thread; docs/claims.md
-has the sizing table): the same steps as ``cpu-converge`` on bit-xor is not needed (FPT solves it in a few
-hundred steps on MiniLM), so bit-xor trains 1,000; MNIST 2,000 and Bit Memory 2,000 (batch 8) are what fits
-in a few days of one worker. Runs go beside the others' in ``results/cpu-long``; seed 0 of every row first::
+Budgets from measured throughput on the 2-core AMX Xeon (bf16 by calibration, one thread, the machine shared
+with two other jobs; docs/claims.md has the sizing table): FPT 0.63 steps/s on bit-xor (batch 16), 0.13 on
+MNIST (batch 16), 0.11 on Bit Memory (batch 8), so 1,000 steps per task (bit-xor: FPT solves it in a few
+hundred steps on MiniLM; MNIST and Bit Memory: short of MiniLM's 3,000 / 4,000, whose curves the claims check
+for flatness) are what fits: about 31 h of training in one worker, 16 h with two, plus evaluations.
+Runs go beside the others' in ``results/cpu-long``; seed 0 of every row first::
 
     export OMP_NUM_THREADS=1
     fptbench sweep --profile cpu-converge-smollm2 --results results/cpu-long --workers 2
@@ -38,13 +40,13 @@ register_profile(Profile(
     name="cpu-converge-smollm2",
     description="The claims' decisive comparisons on a second, causal backbone: SmolLM2-135M (30-layer Llama "
     "decoder, RoPE, 4-bit weights dequantized, instruct-tuned) standing in for GPT-2. FPT and random-frozen on "
-    "bit-xor 1000 steps, MNIST 2000, Bit Memory 2000 (batch 8); 3 seeds; from scratch and the ablation presets as "
+    "bit-xor, MNIST and Bit Memory (batch 8) 1000 steps each; 3 seeds; from scratch and the ablation presets as "
     "grid files cpu-converge-smollm2-*. NOT the paper protocol.",
     base=Budget(steps=1000, batch_size=16, lr=1e-3, eval_every=50, eval_batch_size=64, checkpoint_every=100),
     rules=(
         ("bit-xor", "*", {"steps": 1000}),
-        ("mnist", "*", {"steps": 2000, "eval_every": 250, "eval_at_start": False}),
-        ("bit-memory", "*", {"steps": 2000, "batch_size": 8, "eval_every": 250, "eval_at_start": False}),
+        ("mnist", "*", {"steps": 1000, "eval_every": 250, "eval_at_start": False}),
+        ("bit-memory", "*", {"steps": 1000, "batch_size": 8, "eval_every": 250, "eval_at_start": False}),
     ),
     suite=SUITE,
 ))
