@@ -122,7 +122,7 @@ class TransformerAdapter(ModelAdapter):
             out["stand_in_for"] = self.body_info.stand_in_for
             out["weights"] = self.body_info.weights
             if self.body_info.max_positions is None:  # RoPE: the recipe's "train positions" has nothing to train
-                out["positions"] = ("none to train: rotary (RoPE), computed from the position, no parameters; "
+                out["positions"] = ("nothing to train: rotary (RoPE), computed from the position, no parameters; "
                                     "the FPT recipe's position step is recorded as trainable pos=false")
             out.update(self.body_info.extra)
         return out

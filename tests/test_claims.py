@@ -410,14 +410,18 @@ def test_render_writes_identical_markdown_and_json_twice(tmp_path):
     pb = render_claims(runs, b, ABSENCE)
     assert [p.read_bytes() for p in pa] == [p.read_bytes() for p in pb]
     data = json.loads((a / "claims.json").read_text())
-    assert [g["backbone"] for g in data["groups"]] == ["minilm-l6"] and data["groups"][0]["profiles"] == ["cpu"]
+    # the backbone with runs, then each backbone a registered profile plans (no runs here: open, "no runs")
+    assert [g["backbone"] for g in data["groups"]][0] == "minilm-l6" and data["groups"][0]["profiles"] == ["cpu"]
+    assert all(not g["has_runs"] for g in data["groups"][1:])
     verdicts = {c["name"]: c["verdict"] for c in data["groups"][0]["claims"]}
     assert len(verdicts) == len(all_claims())
     # no curves or predictions stored: nothing shows the rows converged, so nothing is decided against them
     assert verdicts["bit-tasks-solved"] != FAILS
     md = (a / "claims.md").read_text()
     assert "backbone `minilm-l6` (stand-in for gpt2), profiles `cpu`" in md
-    assert json.loads(to_json(evaluate_claims(runs, ABSENCE))) == data
+    from report.claims.planned import planned_backbones
+
+    assert json.loads(to_json(evaluate_claims(runs, ABSENCE, planned=planned_backbones()))) == data
 
 
 # -- README block ---------------------------------------------------------------------------------

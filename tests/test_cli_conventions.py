@@ -83,7 +83,7 @@ def test_run_help_shows_choices_and_defaults(capsys, monkeypatch):
     with pytest.raises(SystemExit):
         main(["run", "--help"])
     out = " ".join(capsys.readouterr().out.split())
-    assert "one of ci, cpu, cpu-converge, cpu-long, paper" in out and "(default: cpu)" in out
+    assert "one of ci, cpu, cpu-converge, cpu-converge-smollm2, cpu-long, paper" in out and "(default: cpu)" in out
     assert "hf:ORG/NAME" in out and "(default: results/local)" in out
 
 

@@ -324,6 +324,8 @@ def no_position_table(ctx: ClaimContext) -> str:
     """Why the +pos step has nothing to train on this backbone ('' when it has, or the runs cannot tell):
     its default FPT runs (input, norms, positions, output) and its ``+input`` runs (no positions) train
     the same number of parameters in some profile, so there was no position table to add."""
+    if not {"profile", "n_params_trainable"} <= set(ctx.rec.columns):  # e.g. the paper's own numbers as runs
+        return ""
     for profile in ctx.profiles:
         counts = {}
         for label, key in (("FPT", FPT), ("+input", RowKey.of("fpt", preset="+input"))):
