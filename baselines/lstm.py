@@ -17,12 +17,14 @@ for the initial state on every forward pass; zero keeps runs deterministic):
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 from torch import nn
 
 from benchmark.errors import FptError
 from benchmark.model import ModelAdapter, Option, register_model
+from benchmark.precision import Workload, time_call
 from benchmark.task import TaskSpec
 
 from .layers import InputLayer, ReadHead
@@ -144,6 +146,39 @@ class LSTMModel(nn.Module):
         return "rnn-fp32" if rnn_policy(device_type, _PRECISION_DTYPES.get(precision)) == "fp32" else ""
 
 
+def lstm_step(dtype: torch.dtype, shape: tuple[int, ...]) -> Callable[[], torch.dtype]:
+    """One forward and backward of one fused LSTM layer at (batch, time, hidden): fp32, or under ``dtype``
+    autocast as a run computes it; returns the dtype the recurrence computed in. Weights come from a
+    local generator (no global RNG use)."""
+    batch, steps, hidden = shape
+    with torch.device("meta"):
+        lstm = nn.LSTM(hidden, hidden, batch_first=True)
+    lstm = lstm.to_empty(device="cpu")
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in lstm.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen) / math.sqrt(hidden))
+    x = torch.randn(batch, steps, hidden, generator=gen)
+
+    def once() -> torch.dtype:
+        with torch.autocast("cpu", dtype=dtype, enabled=dtype != torch.float32):
+            out, _ = lstm(x)
+        out.float().sum().backward()
+        return out.dtype
+
+    return once
+
+
+def time_lstm_step(dtype: torch.dtype, shape: tuple[int, ...]) -> float:
+    """Seconds per ``lstm_step``: what ``precision=auto`` compares for the LSTM."""
+    return time_call(lstm_step(dtype, shape))
+
+
+# The recurrence at the default width at a Bit-Memory-like and an MNIST-like batch (8 time steps:
+# the per-step cost is what differs between precisions, not the sequence length).
+LSTM_STEPS = Workload("lstm", time_lstm_step, ((8, 8, 768), (16, 8, 768)), "LSTM steps")
+
+
 def _flag(value: object) -> bool:
     if isinstance(value, bool):
         return value
@@ -166,6 +201,7 @@ class LSTM(ModelAdapter):
                     "layer_norm": Option(bool, "the reference's per-step layer norms (default false)")}
     uses_backbone = False
     default_backbone = None
+    precision_workload = LSTM_STEPS  # bf16 matmuls paying says nothing about bf16 recurrences (precision.py)
 
     def build(self, spec: TaskSpec, seed: int) -> nn.Module:
         unknown = sorted(set(self.options) - {"hidden", "layers", "layer_norm"})

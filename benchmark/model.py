@@ -98,6 +98,9 @@ class ModelAdapter(abc.ABC):
     # transformer declares the same architecture at random init and the body-free controls, and the
     # leaderboard reports its transfer gain over each. Declared here, never guessed from ``family``.
     controls: ClassVar[tuple[str, ...]] = ()
+    #: What ``precision=auto`` times on the CPU for this model (benchmark.precision.Workload); None: a
+    #: transformer's matmuls. A model whose time goes elsewhere (the LSTM's recurrence) declares its own.
+    precision_workload: ClassVar[Any] = None
 
     def __init__(self, backbone: str | None = None, **options: Any) -> None:
         self.backbone = (backbone or self.default_backbone) if self.uses_backbone else None

@@ -19,6 +19,10 @@ kinds, so ``auto`` times it instead:
   thread count), under a file lock, so every run on one machine resolves the same way and concurrent
   sweep workers calibrate once. The cache lives in ``$FPTBENCH_CACHE_DIR`` (default ``~/.cache/fptbench``).
 * **Recorded**: each run stores the precision it used and the measured ratio behind ``auto``.
+* **Per workload.** The default workload is the matmuls of a transformer step. A model whose time goes
+  elsewhere declares its own (``ModelAdapter.precision_workload``): the fused LSTM's recurrence ran
+  1.9x *slower* under bf16 autocast than in fp32 on an AMX Xeon whose bf16 matmuls ran 7x faster, so
+  the LSTM times LSTM steps, not matmuls, and its decision is cached beside the matmul one.
 
 CUDA keeps a rule (bf16 where the GPU computes it natively, TF32 for what stays fp32): there the
 answer does not depend on a guest's hidden features. Profiles that pin ``fp32`` (``ci``) never calibrate.
@@ -51,6 +55,19 @@ CACHE_VERSION = 1
 THREADS = 1  # the calibration's intra-op threads (see the module docstring)
 
 
+Timer = Callable[[torch.dtype, tuple[int, ...]], float]
+
+
+@dataclasses.dataclass(frozen=True)
+class Workload:
+    """What ``auto`` times for a kind of model: ``timer(dtype, shape)`` seconds at each of ``shapes``."""
+
+    name: str  # part of the cache file's name; "matmul" is the default workload
+    timer: Timer
+    shapes: tuple[tuple[int, ...], ...]
+    what: str  # how the reason names it, e.g. "matmuls", "LSTM steps"
+
+
 @dataclasses.dataclass(frozen=True)
 class Calibration:
     """What the timing found on this machine, and what ``auto`` therefore uses on the CPU."""
@@ -61,6 +78,7 @@ class Calibration:
     fingerprint: str
     threads: int
     measured_at: str
+    what: str = "matmuls"
 
     @property
     def precision(self) -> str:
@@ -68,7 +86,7 @@ class Calibration:
 
     def reason(self) -> str:
         side = ">=" if self.precision == "bf16" else "<"
-        return (f"auto -> {self.precision}: bf16 matmuls measured {self.ratio:.2f}x fp32 on {self.threads} thread "
+        return (f"auto -> {self.precision}: bf16 {self.what} measured {self.ratio:.2f}x fp32 on {self.threads} thread "
                 f"({side} margin {self.margin}); cached for machine {self.fingerprint}")
 
 
@@ -82,30 +100,36 @@ class Decision:
 
 
 # -- measuring ------------------------------------------------------------------------------------
-Timer = Callable[[torch.dtype, tuple[int, int, int]], float]
-
-
-def time_matmul(dtype: torch.dtype, shape: tuple[int, int, int]) -> float:
-    """Seconds per matmul of ``shape`` in ``dtype``: one sample of about SAMPLE_S, after a warm-up call."""
-    m, k, n = shape
-    gen = torch.Generator().manual_seed(0)  # local: calibration leaves no global RNG state changed
-    a = torch.randn(m, k, generator=gen).to(dtype)
-    b = torch.randn(k, n, generator=gen).to(dtype)
-    torch.mm(a, b)
+def time_call(fn: Callable[[], object]) -> float:
+    """Seconds per call of ``fn``: one sample of about SAMPLE_S, after a warm-up call (which a timer
+    outside the loop would count: first-call allocation and kernel selection)."""
+    fn()
     reps, elapsed = 1, 0.0
     while True:
         start = time.perf_counter()
         for _ in range(reps):
-            torch.mm(a, b)
+            fn()
         elapsed = time.perf_counter() - start
         if elapsed >= SAMPLE_S or reps >= 1 << 16:
             return elapsed / reps
         reps *= 2
 
 
+def time_matmul(dtype: torch.dtype, shape: tuple[int, ...]) -> float:
+    """Seconds per matmul of ``shape`` (M, K, N) in ``dtype``."""
+    m, k, n = shape
+    gen = torch.Generator().manual_seed(0)  # local: calibration leaves no global RNG state changed
+    a = torch.randn(m, k, generator=gen).to(dtype)
+    b = torch.randn(k, n, generator=gen).to(dtype)
+    return time_call(lambda: torch.mm(a, b))
+
+
+MATMUL = Workload("matmul", time_matmul, SHAPES, "matmuls")
+
+
 def measure_ratio(timer: Timer = time_matmul, shapes=SHAPES, rounds: int = ROUNDS) -> tuple[float, tuple[float, ...]]:
     """(geometric-mean ratio, per-shape ratios) of fp32 time over bf16 time, alternating the dtypes."""
-    best: dict[tuple[tuple[int, int, int], torch.dtype], float] = {}
+    best: dict[tuple[tuple[int, ...], torch.dtype], float] = {}
     for r in range(rounds):
         order = (torch.float32, torch.bfloat16) if r % 2 == 0 else (torch.bfloat16, torch.float32)
         for shape in shapes:
@@ -183,18 +207,22 @@ def _read(path: Path, fp_id: str) -> Calibration | None:
         data = json.loads(path.read_text())
         cal = Calibration(ratio=float(data["ratio"]), margin=float(data["margin"]),
                           per_shape=tuple(float(x) for x in data["per_shape"]), fingerprint=str(data["fingerprint"]),
-                          threads=int(data["threads"]), measured_at=str(data["measured_at"]))
+                          threads=int(data["threads"]), measured_at=str(data["measured_at"]),
+                          what=str(data.get("what", "matmuls")))
     except (OSError, ValueError, KeyError, TypeError):
         return None  # absent or damaged: measure again and overwrite
     return cal if cal.fingerprint == fp_id and cal.margin == MARGIN else None
 
 
-def calibrate(threads: int = THREADS, *, timer: Timer = time_matmul, directory: Path | None = None) -> Calibration:
-    """This machine's calibration: read from the cache, or measured once (at ``threads``) and cached."""
+def calibrate(threads: int = THREADS, *, timer: Timer | None = None, directory: Path | None = None,
+              workload: Workload = MATMUL) -> Calibration:
+    """This machine's calibration for ``workload``: read from the cache, or measured once (at
+    ``threads``) and cached. ``timer`` replaces the workload's (tests inject timings)."""
     fp = fingerprint(threads)
     fp_id = fingerprint_id(fp)
     folder = directory or _cache_dir()
-    path = folder / f"precision-{fp_id}.json"
+    stem = f"precision-{fp_id}" if workload.name == MATMUL.name else f"precision-{fp_id}-{workload.name}"
+    path = folder / f"{stem}.json"
     cached = _read(path, fp_id)
     if cached is not None:
         return cached
@@ -210,21 +238,21 @@ def calibrate(threads: int = THREADS, *, timer: Timer = time_matmul, directory: 
         old = torch.get_num_threads()
         torch.set_num_threads(threads)
         try:
-            ratio, per_shape = measure_ratio(timer)
+            ratio, per_shape = measure_ratio(timer or workload.timer, workload.shapes)
         finally:
             torch.set_num_threads(old)
         cal = Calibration(ratio=ratio, margin=MARGIN, per_shape=per_shape, fingerprint=fp_id, threads=threads,
-                          measured_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+                          measured_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), what=workload.what)
         with contextlib.suppress(OSError):
             with atomic_path(path) as tmp:
                 Path(tmp).write_text(json.dumps({**dataclasses.asdict(cal), "machine": fp}, indent=1))
     return cal
 
 
-@functools.lru_cache(maxsize=1)
-def process_calibration() -> Calibration:
-    """The calibration this process uses (read or measured once per process)."""
-    return calibrate()
+@functools.lru_cache(maxsize=8)
+def process_calibration(workload: Workload = MATMUL) -> Calibration:
+    """The calibration this process uses for ``workload`` (read or measured once per process)."""
+    return calibrate(workload=workload)
 
 
 # -- the decision ---------------------------------------------------------------------------------
@@ -236,8 +264,9 @@ def cuda_bf16_native() -> bool:
         return bool(torch.cuda.is_bf16_supported())
 
 
-def decide(requested: str, device: torch.device) -> Decision:
-    """The precision a run uses: an explicit request honoured (or refused with the fix), ``auto`` decided."""
+def decide(requested: str, device: torch.device, workload: Workload | None = None) -> Decision:
+    """The precision a run uses: an explicit request honoured (or refused with the fix), ``auto`` decided
+    on the CPU by timing ``workload`` (the model's own, else a transformer's matmuls)."""
     if requested == "auto":
         if device.type == "cuda":
             native = cuda_bf16_native()
@@ -245,7 +274,7 @@ def decide(requested: str, device: torch.device) -> Decision:
                             "auto on CUDA: bf16 where the GPU computes it natively" if native
                             else "auto on CUDA: fp32 (no native bf16 on this GPU), TF32 matmuls")
         if device.type == "cpu":
-            cal = process_calibration()
+            cal = process_calibration(workload or MATMUL)
             return Decision(cal.precision, cal.ratio, cal.reason())
         return Decision("fp32", None, f"auto on {device.type}: fp32")
     if requested == "fp16" and device.type != "cuda":

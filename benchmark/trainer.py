@@ -153,7 +153,7 @@ class Trainer:
                 raise FptError(f"task '{cfg.task}' has no fixed training split to subsample; "
                                "train_fraction applies to dataset tasks only, drop it")
             self.task.set_train_fraction(self.budget.train_fraction)
-        decision = decide_precision(self.budget.precision, self.device)
+        decision = decide_precision(self.budget.precision, self.device, self.adapter.precision_workload)
         self.precision, self.precision_ratio = decision.precision, decision.ratio
         self.precision_reason = decision.reason
         # TF32 matmuls for what stays fp32 on CUDA under `auto` (recorded in the precision label)

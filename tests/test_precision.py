@@ -38,11 +38,11 @@ def _calibration(ratio: float) -> prec.Calibration:
 
 
 def test_auto_follows_the_calibration(monkeypatch):
-    monkeypatch.setattr(prec, "process_calibration", lambda: _calibration(4.0))
+    monkeypatch.setattr(prec, "process_calibration", lambda *_: _calibration(4.0))
     assert prov.resolve_precision("auto", CPU) == "bf16"
     decision = prec.decide("auto", CPU)
     assert decision.ratio == 4.0 and "margin" in decision.reason
-    monkeypatch.setattr(prec, "process_calibration", lambda: _calibration(1.2))
+    monkeypatch.setattr(prec, "process_calibration", lambda *_: _calibration(1.2))
     assert prov.resolve_precision("auto", CPU) == "fp32"
     assert prov.resolve_precision("bf16", CPU) == "bf16"  # an explicit request is honoured, never timed
     assert prec.decide("fp32", CPU).ratio is None
@@ -92,10 +92,54 @@ def test_calibration_is_cached_per_machine_fingerprint(tmp_path, monkeypatch):
     assert prec.calibrate(timer=_timer(1e-3, 1e-3), directory=tmp_path).precision == "fp32"
 
 
+def test_each_workload_is_calibrated_and_cached_apart(tmp_path):
+    slow_rnn = prec.Workload("rnn-test", _timer(fp32=1e-3, bf16=1.9e-3), ((2, 2, 2),), "RNN steps")
+    mm = prec.calibrate(timer=_timer(fp32=7e-3, bf16=1e-3), directory=tmp_path)
+    rnn = prec.calibrate(workload=slow_rnn, directory=tmp_path)
+    assert (mm.precision, rnn.precision) == ("bf16", "fp32")
+    assert "RNN steps" in rnn.reason() and "matmuls" in mm.reason()
+    assert len(list(tmp_path.glob("precision-*.json"))) == 2
+    # cached apart: reading either again measures nothing and keeps its own answer
+    def must_not_measure(dtype, shape):
+        raise AssertionError("cached")
+    assert prec.calibrate(timer=must_not_measure, directory=tmp_path).precision == "bf16"
+    assert prec.calibrate(timer=must_not_measure, workload=slow_rnn, directory=tmp_path).precision == "fp32"
+
+
+def test_auto_times_the_models_own_workload(monkeypatch, tmp_path):
+    """bf16 matmuls paying must not put the LSTM in bf16: it is decided on LSTM steps."""
+    from baselines.lstm import LSTM_STEPS
+
+    seen = []
+
+    def calibration(workload=prec.MATMUL):
+        seen.append(workload.name)
+        return _calibration(7.0 if workload is prec.MATMUL else 0.9)
+
+    monkeypatch.setattr(prec, "process_calibration", calibration)
+    lstm = Trainer(make_config("bit-xor", "lstm", profile="cpu", max_steps=2, device="cpu"), tmp_path)
+    fpt = Trainer(make_config("bit-xor", "fpt", backbone="tiny-gpt2", profile="cpu", max_steps=2, device="cpu"),
+                  tmp_path)
+    assert (lstm.precision, fpt.precision) == ("fp32", "bf16")
+    assert seen == [LSTM_STEPS.name, prec.MATMUL.name]
+
+
+def test_the_lstm_workload_times_a_real_recurrence():
+    from baselines.lstm import LSTM, LSTM_STEPS, lstm_step
+
+    assert LSTM.precision_workload is LSTM_STEPS
+    assert lstm_step(torch.bfloat16, (2, 3, 8))() == torch.bfloat16  # timed as a bf16 run computes it
+    assert lstm_step(torch.float32, (2, 3, 8))() == torch.float32
+    state = torch.random.get_rng_state()
+    for dtype in (torch.float32, torch.bfloat16):
+        assert 0 < LSTM_STEPS.timer(dtype, (2, 3, 8)) < 1
+    assert torch.equal(state, torch.random.get_rng_state())  # no global RNG used
+
+
 def test_ci_profile_stays_fp32_and_never_calibrates(monkeypatch, tmp_path):
     from benchmark.profiles import get_profile
 
-    def boom():
+    def boom(*_):
         raise AssertionError("ci must not depend on a timing")
 
     monkeypatch.setattr(prec, "process_calibration", boom)
@@ -108,7 +152,7 @@ def test_ci_profile_stays_fp32_and_never_calibrates(monkeypatch, tmp_path):
 
 
 def test_run_records_the_precision_and_the_ratio_behind_auto(monkeypatch, tmp_path):
-    monkeypatch.setattr(prec, "process_calibration", lambda: _calibration(3.25))
+    monkeypatch.setattr(prec, "process_calibration", lambda *_: _calibration(3.25))
     runs, _ = _run(tmp_path, "bit-xor", "full", "auto", steps=2, eval_every=2)
     assert set(runs.precision) == {"bf16"} and set(runs.precision_ratio) == {3.25}
     runs, _ = _run(tmp_path / "explicit", "bit-xor", "full", "fp32", steps=2, eval_every=2)
