@@ -143,8 +143,12 @@ def side_by_side(checked: list[tuple[ClaimGroup, list[ClaimResult]]]) -> str:
     for i, first in enumerate(checked[0][1]):
         cells = []
         short = [results[i] for _, results in checked if results[i].evidence == NO_RUNS]
-        room = ROW_CHARS - len(_claim_cell(first)) - 25 - 25 * len(short)
-        room = room // max(1, len(checked) - len(short)) - 8
+        # what the row spends outside the evidence texts, counted exactly: the claim, the no-runs cells,
+        # the agreement, the separators and each evidence cell's verdict mark
+        fixed = (len(f"| {_claim_cell(first)} | ") + sum(len(f"{MARK[r.verdict]}: {r.evidence} | ") for r in short)
+                 + len(f"| {agree.get(first.name, '')} |"))
+        n_long = max(1, len(checked) - len(short))
+        room = (ROW_CHARS - fixed) // n_long - len(f"{MARK[OPEN]}:  | ")
         for _, results in checked:
             r = results[i]
             text = r.evidence if r.evidence == NO_RUNS else evidence_line(r.verdict, list(r.findings), room)
