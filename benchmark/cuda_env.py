@@ -5,9 +5,10 @@
 - ``deterministic_cuda``: the settings that make a CUDA run repeatable where torch has deterministic
   kernels (warn-only where it has none), applied by the trainer to every CUDA run.
 - ``visible_gpus``: the device ids this process may use (the local pool pins one worker per id).
-- ``synchronize`` / ``cuda_peak_mem_mb`` / ``cuda_matmul_peak``: what ``fptbench bench --device cuda``
-  needs to time GPU work honestly (kernels are asynchronous: a timer without a synchronize measures the
-  launch, not the work).
+- ``synchronize`` / ``reset_cuda_peak`` / ``cuda_mem_mb`` / ``cuda_peak_mem_mb`` / ``cuda_matmul_peak``:
+  what ``fptbench bench --device cuda`` needs to time GPU work honestly (kernels are asynchronous: a
+  timer without a synchronize measures the launch, not the work; the process's RSS says nothing about
+  what a step holds on the card).
 
 The "bf16 only where native" rule (never ``including_emulation=True``) lives with the precision decision,
 ``benchmark/precision.py:cuda_bf16_native``. Everything here is safe to call on a CPU-only build: it
@@ -112,15 +113,33 @@ def reset_cuda_peak(device: torch.device) -> None:
         torch.cuda.reset_peak_memory_stats(device)
 
 
+def cuda_mem_mb(device: torch.device) -> float:
+    """Bytes the CUDA caching allocator holds for tensors now, in MiB (the base a step's growth is read from)."""
+    return torch.cuda.memory_allocated(device) / 2**20
+
+
 def cuda_peak_mem_mb(device: torch.device) -> float:
     """Peak bytes the CUDA caching allocator handed out since the last reset, in MiB."""
     return torch.cuda.max_memory_allocated(device) / 2**20
 
 
 def cuda_matmul_peak(dtype: torch.dtype, n: int = 4096, seconds: float = 1.0,
-                     device: torch.device | None = None) -> float:
-    """Achieved GFLOP/s of an n x n matmul on the GPU in ``dtype`` (synchronized timing)."""
+                     device: torch.device | None = None, tf32: bool = False) -> float:
+    """Achieved GFLOP/s of an n x n matmul on the GPU in ``dtype`` (synchronized timing).
+
+    ``tf32`` allows TF32 for an fp32 matmul while it is timed (what ``auto`` runs on CUDA use for
+    what stays fp32), restoring the process-wide flag afterwards.
+    """
     device = device or torch.device("cuda")
+    old = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    try:
+        return _timed_matmul(dtype, n, seconds, device)
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = old
+
+
+def _timed_matmul(dtype: torch.dtype, n: int, seconds: float, device: torch.device) -> float:
     a = torch.randn(n, n, device=device, dtype=dtype)
     b = torch.randn(n, n, device=device, dtype=dtype)
     for _ in range(3):

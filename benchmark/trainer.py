@@ -169,6 +169,11 @@ class Trainer:
             cast_frozen_matmul_weights(model, torch.bfloat16 if self.precision == "bf16" else torch.float16)
 
     # -- pieces ------------------------------------------------------------------------------
+    def grad_scaler(self) -> torch.amp.GradScaler:
+        """The loss scaler, on only for fp16 on CUDA (fp16 gradients underflow; bf16 and fp32 need none).
+        One home: the loop and ``fptbench bench`` take the same one."""
+        return torch.amp.GradScaler("cuda", enabled=self.device.type == "cuda" and self.precision == "fp16")
+
     @property
     def precision_label(self) -> str:
         """What the results record: the precision actually computed in (e.g. bf16, fp32, bf16+tf32)."""
@@ -344,7 +349,7 @@ class Trainer:
         if budget.compile:  # the compiled wrapper runs forwards; `model` keeps the state-dict names
             self._compiled = torch.compile(model)
         opt = torch.optim.Adam(params, lr=budget.lr)
-        scaler = torch.amp.GradScaler("cuda", enabled=self.device.type == "cuda" and self.precision == "fp16")
+        scaler = self.grad_scaler()
         state = self._load_checkpoint(model, opt, scaler) or RunState()
         reset_peak_mem(self.device)
         wall_base = state.wall_time_s
