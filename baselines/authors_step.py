@@ -105,7 +105,8 @@ class TheirLNLSTM(nn.Module):
         x = x.permute(1, 0, 2).contiguous()
         for layer in self.layers:
             std = math.sqrt(2.0 / (2 * layer.hidden_size))
-            h = (torch.randn(1, x.shape[1], layer.hidden_size) * std, torch.randn(1, x.shape[1], layer.hidden_size) * std)
+            shape = (1, x.shape[1], layer.hidden_size)
+            h = (torch.randn(shape, device=x.device) * std, torch.randn(shape, device=x.device) * std)
             ys = []
             for i in range(x.size(0)):
                 y, h = layer(x.narrow(0, i, 1), h)
@@ -119,7 +120,7 @@ def their_loss_and_acc(shape: str) -> tuple[Callable, Callable]:
     if shape.startswith("bit-"):
         def loss_fn(out, y):
             out = torch.reshape(out, (-1, BIT_N, 2))
-            ids = torch.zeros(y.shape).long()
+            ids = torch.zeros(y.shape, device=y.device).long()
             ids[y < 0], ids[y > 0] = 0, 1
             return ce(torch.reshape(out, (-1, 2)), torch.reshape(ids, (-1,)))
 
@@ -144,8 +145,11 @@ def their_freeze(model: TheirModel, family: str, frozen: bool) -> None:
         p.requires_grad = any(t in name.lower() for t in train)
 
 
-def their_step(cfg: Any, task: Any, our_model: nn.Module) -> Callable[[], None]:
-    """The authors' step on the same shape, weights copied from ours (fp32, eager attention)."""
+def their_step(cfg: Any, task: Any, our_model: nn.Module,
+               device: torch.device | None = None) -> Callable[[], None]:
+    """The authors' step on the same shape, weights copied from ours (fp32, eager attention), on ``device``
+    (their trainer moved each batch there with ``.to(device)``; generation stays on the host, as theirs)."""
+    device = device or torch.device("cpu")
     spec = task.spec
     bits = cfg.shape.startswith("bit-")
     input_dim = BIT_PATCH if bits else spec.input_dim
@@ -166,7 +170,7 @@ def their_step(cfg: Any, task: Any, our_model: nn.Module) -> Callable[[], None]:
         model = TheirModel(hf, body.info.d_model, input_dim, output_dim)
         family = body.info.family
         their_freeze(model, family, frozen=cfg.model == "fpt")
-    model.train()
+    model.to(device).train()
     optim = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     loss_fn, acc_fn = their_loss_and_acc(cfg.shape)
     rng = np.random.RandomState(0)
@@ -179,6 +183,7 @@ def their_step(cfg: Any, task: Any, our_model: nn.Module) -> Callable[[], None]:
 
     def step() -> None:
         x, y = get_batch()
+        x, y = x.to(device), y.to(device)
         out = model(x)
         loss = loss_fn(out, y)
         acc_fn(out.detach().cpu().numpy(), y.detach().cpu().numpy())

@@ -29,9 +29,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import statistics
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -44,10 +42,12 @@ from benchmark.model import get_adapter
 from benchmark.profiles import Budget
 from benchmark.runner import trainer_for
 from benchmark.task import Batch, ScoredLike, get_task
-from benchmark.trainer import Trainer, peak_mem_mb, reset_peak_mem, seeded
+from benchmark.trainer import Trainer, seeded
 
 from .authors_step import (BIT_N, BIT_PATCH, BIT_PATTERNS, TheirModel, their_bits, their_freeze,  # noqa: F401
                            their_loss_and_acc, their_step)
+from .bench_device import (DeviceProbe, Side, alternate, cpu_probe, device_meta, matmul_peak, probe_for,  # noqa: F401
+                           measure_peaks, peak_for)
 
 SHAPES = ("bit-memory", "mnist", "cifar10", "cifar10-lra")
 MODELS = ("fpt", "full", "lstm")
@@ -91,73 +91,6 @@ class ShapeTask(ScoredLike):
         return self.train_batch(np.random.default_rng(self.spec.splits[split].seed), n, 0, 0)
 
 
-# -- timing --------------------------------------------------------------------------------------
-@dataclass
-class Side:
-    """One side of a comparison: a step function (does one whole step) plus its memory."""
-
-    step: Callable[[], None]
-    times: list[float] = field(default_factory=list)
-    mem_mb: float = 0.0
-    peak_mb: float = 0.0
-
-    def run(self, measure_mem: bool = False) -> None:
-        """One timed step; with ``measure_mem`` also its peak RSS (window reset just before it)."""
-        cpu = torch.device("cpu")
-        if measure_mem:
-            reset_peak_mem(cpu)
-            base = _rss_mb()
-        t0 = time.perf_counter()
-        self.step()
-        self.times.append(time.perf_counter() - t0)
-        if measure_mem:
-            self.peak_mb = peak_mem_mb(cpu)
-            self.mem_mb = max(self.peak_mb - base, 0.0)
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.times) if self.times else math.nan
-
-
-def _rss_mb() -> float:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-def alternate(ours: Side, theirs: Side, rounds: int, warmup: int = 1, slow_s: float = 20.0) -> None:
-    """Warm both up, then alternate ``rounds`` times (the first round also measures memory).
-
-    Steps slower than ``slow_s`` get at most 2 rounds; each record says how many it got.
-    """
-    for _ in range(warmup):
-        t0 = time.perf_counter()
-        ours.step()
-        theirs.step()
-        if time.perf_counter() - t0 > 2 * slow_s:
-            rounds = min(rounds, 2)
-    for i in range(rounds):
-        ours.run(measure_mem=i == 0)
-        theirs.run(measure_mem=i == 0)
-
-
-def matmul_peak(dtype: torch.dtype, n: int, seconds: float = 1.0) -> float:
-    """Sustained GFLOP/s of an n x n matmul in ``dtype`` on this machine, with torch's threads."""
-    a = torch.randn(n, n).to(dtype)
-    b = torch.randn(n, n).to(dtype)
-    a @ b
-    reps, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        a @ b
-        reps += 1
-    return 2 * n**3 * reps / (time.perf_counter() - t0) / 1e9
-
-
 # -- building both sides -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class BenchConfig:
@@ -182,9 +115,13 @@ def _our_adapter(cfg: BenchConfig, options: dict[str, Any]):
 
 
 def our_trainer(cfg: BenchConfig, task: ShapeTask, precision: str = "auto", options: dict[str, Any] | None = None,
-                eval_batch_size: int = 256, compile: bool = False,
-                cast_frozen: bool = True) -> tuple[Trainer, nn.Module, Callable[[], None], Callable[[], int]]:
-    """(trainer, model, one step as the trainer takes it, FLOPs of that step)."""
+                eval_batch_size: int = 256, compile: bool = False, cast_frozen: bool = True,
+                device: str = "cpu") -> tuple[Trainer, nn.Module, Callable[[], None], Callable[[], int]]:
+    """(trainer, model, one step as the trainer takes it, FLOPs of that step).
+
+    As ``Trainer.run`` sets a run up: built on the CPU under the seed, moved to ``device``, frozen
+    weights cast, the run's loss scaler (on for fp16 on CUDA) and its TF32 mode around every step.
+    """
     opts = dict(options or {})
     if cfg.model != "lstm" and task.spec.seq_len > 512 and cfg.backbone == "minilm-l6":
         opts["extend_positions"] = True
@@ -192,30 +129,32 @@ def our_trainer(cfg: BenchConfig, task: ShapeTask, precision: str = "auto", opti
     budget = Budget(steps=10**6, batch_size=cfg.batch, precision=precision, eval_batch_size=eval_batch_size,
                     eval_every=10**6, checkpoint_every=10**6, compile=compile)
     run_cfg = RunConfig(task=task.spec.name, task_version=task.spec.version, task_fingerprint="bench", model=cfg.model,
-                        backbone=cfg.backbone, seed=0, profile="bench", budget=budget, model_options=opts, device="cpu")
+                        backbone=cfg.backbone, seed=0, profile="bench", budget=budget, model_options=opts, device=device)
     trainer = trainer_for(run_cfg, "/nonexistent-bench", progress=False, task=task, adapter=adapter)
     trainer.cast_frozen = cast_frozen
     with seeded(0, trainer.device):
         model = adapter.build(task.spec, 0)
-    model.train()
+    model.to(trainer.device).train()
     trainer.prepare_model(model)  # as Trainer.run does
+    trainer._note_precision(model)
     if compile:  # as Trainer.run does: the compiled wrapper runs forwards
         trainer._compiled = torch.compile(model)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=1e-4)
-    scaler = torch.amp.GradScaler("cuda", enabled=False)
+    scaler = trainer.grad_scaler()
     state = {"t": 0}
 
     def step() -> None:
         t = state["t"]
         batch = task.train_batch(np.random.default_rng([0, t]), cfg.batch, t, 0)
-        loss, _ = trainer.train_step(model, opt, scaler, params, batch, t)
-        float(loss.detach())  # the trainer's per-step loss bookkeeping
+        with trainer._matmul_mode():
+            trainer.train_step(model, opt, scaler, params, batch, t)  # reads the loss once (its host sync)
         state["t"] += 1
 
     def flops() -> int:
         batch = task.train_batch(np.random.default_rng([0, 0]), cfg.batch, 0, 0)
-        _, n = trainer.train_step(model, opt, scaler, params, batch, 0, count_flops=True)
+        with trainer._matmul_mode():
+            _, n = trainer.train_step(model, opt, scaler, params, batch, 0, count_flops=True)
         return int(n or 0)
 
     return trainer, model, step, flops
@@ -225,7 +164,7 @@ def our_trainer(cfg: BenchConfig, task: ShapeTask, precision: str = "auto", opti
 def record(config: str, kind: str, ours: Side, theirs: Side, *, precision: str, batch: int | None,
            flops: int | None, peaks: dict[str, float], extra: dict[str, Any] | None = None) -> dict[str, Any]:
     o, r = ours.median, theirs.median
-    peak = peaks.get("bf16" if precision.startswith("bf16") else "fp32", math.nan)
+    peak = peak_for(precision, peaks)
     achieved = flops / o / 1e9 if flops and o > 0 else None
     out = {
         "config": config, "kind": kind, "ours_s_per_step": o, "reference_s_per_step": r,
@@ -234,6 +173,7 @@ def record(config: str, kind: str, ours: Side, theirs: Side, *, precision: str, 
         "achieved_gflops": achieved, "peak_gflops": peak,
         "pct_of_peak": (100 * achieved / peak) if achieved and peak == peak else None,
         "precision": precision, "rounds": len(ours.times), "threads": torch.get_num_threads(),
+        "device": str(ours.probe.device), "memory": ours.probe.memory,
     }
     if batch:
         out["ours_examples_per_s"] = batch / o if o > 0 else math.nan
@@ -243,23 +183,20 @@ def record(config: str, kind: str, ours: Side, theirs: Side, *, precision: str, 
 
 
 def step_record(cfg: BenchConfig, rounds: int, peaks: dict[str, float], eval_examples: int,
-                fresh_peak_s: float = 0.0) -> dict[str, Any]:
+                fresh_peak_s: float = 0.0, probe: DeviceProbe | None = None) -> dict[str, Any]:
     """One configuration; with ``fresh_peak_s`` the matmul peak is re-measured just before it (a
     shared machine's load drifts, and % of peak must compare like with like)."""
+    probe = probe or cpu_probe()
     task = ShapeTask(cfg.shape, eval_examples)
-    trainer, model, ours_step, flops = our_trainer(cfg, task)
-    theirs = their_step(cfg, task, model)
+    trainer, model, ours_step, flops = our_trainer(cfg, task, device=str(probe.device))
+    theirs = their_step(cfg, task, model, probe.device)
     n_flops = flops()
     if fresh_peak_s > 0:
-        peaks = measure_peaks(fresh_peak_s, 1024)
-    ours, ref = Side(ours_step), Side(theirs)
+        peaks = measure_peaks(fresh_peak_s, 1024, probe)
+    ours, ref = Side(ours_step, probe), Side(theirs, probe)
     alternate(ours, ref, rounds)
     return record(cfg.name, "step", ours, ref, precision=trainer.precision_label, batch=cfg.batch, flops=n_flops,
                   peaks=peaks)
-
-
-def measure_peaks(seconds: float, n: int) -> dict[str, float]:
-    return {"fp32": matmul_peak(torch.float32, n, seconds), "bf16": matmul_peak(torch.bfloat16, n, seconds)}
 
 
 def todays_eval(trainer: Trainer, model: nn.Module, batch_size: int) -> None:
@@ -269,7 +206,8 @@ def todays_eval(trainer: Trainer, model: nn.Module, batch_size: int) -> None:
     with torch.no_grad():
         loss_sum, n = 0.0, 0
         for batch in task.eval_batches("val", batch_size):
-            out = model(batch.x, batch.mask).float().cpu()
+            b = batch.to(trainer.device)
+            out = model(b.x, b.mask).float().cpu()
             loss_sum += float(task.loss(out, batch.y)) * len(batch)
             n += len(batch)
             task.scores(out, batch.y)
@@ -277,17 +215,24 @@ def todays_eval(trainer: Trainer, model: nn.Module, batch_size: int) -> None:
     model.train()
 
 
-def eval_record(cfg: BenchConfig, rounds: int, peaks: dict[str, float], eval_examples: int) -> dict[str, Any]:
+def eval_record(cfg: BenchConfig, rounds: int, peaks: dict[str, float], eval_examples: int,
+                probe: DeviceProbe | None = None) -> dict[str, Any]:
     """Examples/s of a full pass over ``eval_examples`` examples: ours vs the fp32 per-batch loop."""
+    probe = probe or cpu_probe()
     task = ShapeTask(cfg.shape, eval_examples)
-    trainer, model, _, _ = our_trainer(cfg, task, eval_batch_size=256)
+    trainer, model, _, _ = our_trainer(cfg, task, eval_batch_size=256, device=str(probe.device))
     task._fixed("val")
     fp32 = copy.deepcopy(model).float()  # the old loop ran fp32 weights without autocast
     for m in fp32.modules():
         if hasattr(m, "read_tokens"):
             m.read_tokens(None)
-    ours = Side(lambda: trainer.evaluate(model, "val"))
-    ref = Side(lambda: todays_eval(trainer, fp32, 64))
+
+    def ours_eval() -> None:
+        with trainer._matmul_mode():
+            trainer.evaluate(model, "val")
+
+    ours = Side(ours_eval, probe)
+    ref = Side(lambda: todays_eval(trainer, fp32, 64), probe)
     alternate(ours, ref, rounds)
     rec = record(f"eval {cfg.model}/{cfg.backbone}/{cfg.shape}", "eval", ours, ref, precision=trainer.precision_label,
                  batch=None, flops=None, peaks=peaks, extra={"eval_examples": eval_examples})
@@ -307,21 +252,32 @@ def configs(models=MODELS, backbones=tuple(BACKBONES), shapes=SHAPES, batches=BA
     return out
 
 
-def machine() -> dict[str, Any]:
-    from benchmark.precision import cpu_model, process_calibration
+def machine(probe: DeviceProbe | None = None) -> dict[str, Any]:
+    """The CPU, torch and what ``auto`` picks; on CUDA also the GPU, CUDA and cuDNN (bench_device.device_meta)."""
+    from benchmark.precision import cpu_model, decide
     from benchmark.provenance import cpu_flags, cpu_native_bf16
 
+    probe = probe or cpu_probe()
     flags = sorted(f for f in cpu_flags() if f.startswith(("avx512", "amx", "avx2", "fma", "avx_vnni")))
-    cal = process_calibration()  # what precision=auto picks on this machine, and why
+    auto = decide("auto", probe.device)  # what precision=auto picks on this device, and why
     return {"cpu": cpu_model(), "flags": flags, "native_bf16": cpu_native_bf16(),
-            "threads": torch.get_num_threads(), "torch": torch.__version__,
-            "auto_precision": cal.precision, "bf16_matmul_ratio": round(cal.ratio, 2), "auto_reason": cal.reason()}
+            "threads": torch.get_num_threads(), "torch": torch.__version__, **device_meta(probe),
+            "auto_precision": auto.precision,
+            "bf16_matmul_ratio": None if auto.ratio is None else round(auto.ratio, 2), "auto_reason": auto.reason}
 
 
 def run_bench(cfgs: list[BenchConfig], *, rounds: int, eval_examples: int, levers: bool, lever_backbone: str,
-              quick: bool, emit: Callable[[dict], None], matmul_n: int = 2048) -> dict[str, Any]:
-    peaks = measure_peaks(1.0, matmul_n)
-    meta = {"machine": machine(), "matmul_peak_gflops": peaks, "rounds": rounds, "eval_examples": eval_examples}
+              quick: bool, emit: Callable[[dict], None], matmul_n: int = 2048,
+              probe: DeviceProbe | None = None) -> dict[str, Any]:
+    """Every configuration's step row, one evaluation row per (backbone, shape), then the levers, all on
+    ``probe``'s device (the CPU when None)."""
+    probe = probe or cpu_probe()
+    if probe.device.type == "cuda":  # as every CUDA run: before the first CUDA work (cuBLAS reads it once)
+        from benchmark.cuda_env import deterministic_cuda
+
+        deterministic_cuda()
+    peaks = measure_peaks(1.0, matmul_n, probe)
+    meta = {"machine": machine(probe), "matmul_peak_gflops": peaks, "rounds": rounds, "eval_examples": eval_examples}
     records: list[dict] = []
 
     def keep(rec: dict) -> None:
@@ -331,18 +287,18 @@ def run_bench(cfgs: list[BenchConfig], *, rounds: int, eval_examples: int, lever
     with torch.random.fork_rng():
         torch.manual_seed(0)
         for cfg in cfgs:
-            keep(step_record(cfg, rounds, peaks, eval_examples, fresh_peak_s=0.0 if quick else 0.3))
+            keep(step_record(cfg, rounds, peaks, eval_examples, fresh_peak_s=0.0 if quick else 0.3, probe=probe))
         seen = set()
         for cfg in cfgs:  # one evaluation pass per (backbone, shape): fpt and full evaluate the same network
             key = (cfg.backbone, cfg.shape)
             if cfg.model == "lstm" or key in seen:
                 continue
             seen.add(key)
-            keep(eval_record(cfg, rounds, peaks, eval_examples))
+            keep(eval_record(cfg, rounds, peaks, eval_examples, probe))
         if levers:
             from .bench_levers import lever_records  # the lever rows build on this module's pieces
 
-            lever_records(lever_backbone, rounds, peaks, eval_examples, quick, emit=keep)
+            lever_records(lever_backbone, rounds, peaks, eval_examples, quick, emit=keep, probe=probe)
     return {"meta": meta, "records": records}
 
 

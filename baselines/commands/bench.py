@@ -23,6 +23,9 @@ def _bench_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rounds", type=int, help="timed alternations per configuration (default 3, quick 2)")
     p.add_argument("--eval-examples", type=int, help="examples per evaluation pass (default 512, quick 64)")
     p.add_argument("--no-levers", action="store_true", help="skip the one-lever-at-a-time rows")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="where both steps run (default cpu); cuda: synchronized timings, CUDA peak memory, the GPU's "
+                   "matmul peak")
     p.add_argument("--out", type=Path, help="also append each record as a JSON line to this file as it finishes")
 
 
@@ -31,6 +34,7 @@ def _bench_args(p: argparse.ArgumentParser) -> None:
 def cmd_bench(a: argparse.Namespace) -> int:
     from baselines import speed
 
+    probe = speed.probe_for(a.device)  # refuses cuda without a CUDA device, before any model is built
     quick = a.quick
     models = tuple(a.models or speed.MODELS)
     backbones = tuple(a.backbones or (("minilm-l6",) if quick else tuple(speed.BACKBONES)))
@@ -58,18 +62,21 @@ def cmd_bench(a: argparse.Namespace) -> int:
             print(speed.fmt_row(rec), flush=True)
 
     if not a.json:
-        m = speed.machine()
+        m = speed.machine(probe)
         print(f"machine: {m['cpu']}; flags {' '.join(m['flags'])}; native bf16: {m['native_bf16']}; "
               f"threads {m['threads']}; torch {m['torch']}", flush=True)
+        print(f"device: {m['device']}; memory read from {'the CUDA allocator' if m['memory'] == 'cuda' else 'RSS'}",
+              flush=True)
         print(f"precision: {m['auto_reason']}", flush=True)
         print("ratio = reference s / ours s (above 1: ours faster); lever rows: reference = ours with that lever off\n",
               flush=True)
     result = speed.run_bench(cfgs, rounds=rounds, eval_examples=eval_examples, levers=not a.no_levers,
-                             lever_backbone=backbones[0], quick=quick, emit=emit, matmul_n=1024 if quick else 2048)
+                             lever_backbone=backbones[0], quick=quick, emit=emit, matmul_n=1024 if quick else 2048,
+                             probe=probe)
     if a.json:
         json.dump(result, sys.stdout, indent=1, default=float)
         print()
     else:
         peaks = result["meta"]["matmul_peak_gflops"]
-        print(f"\nmeasured matmul peak: fp32 {peaks['fp32']:.1f} GFLOP/s, bf16 {peaks['bf16']:.1f} GFLOP/s")
+        print("\nmeasured matmul peak: " + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in peaks.items()))
     return 0
