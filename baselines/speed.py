@@ -2,7 +2,8 @@
 
 Every claim is a ratio measured side by side on whatever machine runs this: the two steps alternate
 (ours, theirs, ours, theirs, ...) so that drift of a shared machine hits both alike, and the machine's
-own fp32 and bf16 matmul peak is measured in the same run.
+own fp32 and bf16 matmul peak is measured in the same run. ``--device cuda`` runs all of it on the GPU
+with synchronized timings, CUDA allocator memory and the GPU's matmul peak (baselines/bench_device.py).
 
 *Ours* is ``Trainer.train_step`` itself (the step every run takes): the task's vectorized batch
 generator, autocast at the resolved precision (``auto``: bf16 where the CPU/GPU has it), the last
@@ -316,7 +317,8 @@ def fmt_row(rec: dict) -> str:
 
 
 # step MB: growth of resident memory during one step (ours / reference); peak MB: the process's peak
-# resident memory during our step (grows over a run: earlier configurations' allocations stay mapped)
+# resident memory during our step (grows over a run: earlier configurations' allocations stay mapped).
+# --device cuda: both from the CUDA allocator (allocated now, peak since the reset before the step).
 TABLE_HEADER = ("| config | ours s | reference s | ratio | ours ex/s | step MB ours / ref | peak MB | GFLOP/s | "
                 "% of peak | precision |\n|---|---|---|---|---|---|---|---|---|---|")
 
