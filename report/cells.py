@@ -5,9 +5,10 @@ plus ``report.reasons`` to say *why* a never-run cell is missing, and the paper 
 ``report.formats`` only lay it out.
 
 Rules (stated in docs/report.md):
-- finished runs give numbers; a diverged run (non-finite training loss) gives the test score of its
-  best validation state when it has one, and the cell carries a divergence mark (the paper reports its
-  diverged runs the same way); a diverged run with no finite score is counted in the notes only;
+- which seeds count is ``report.cell.count_seeds``, the one rule the leaderboard uses too: finished runs
+  give numbers; a diverged run (non-finite training loss) gives the test score of its best validation
+  state when it has one, and the cell carries a divergence mark (the paper reports its diverged runs the
+  same way); a diverged run with no finite score is counted in the notes only;
 - only the harness's own runs fill a row's cells; runs imported from a submission (``source`` is
   ``submitted:<name>``) get a row of their own, labelled as claimed by that submitter, never a share of
   a harness cell; a group's caption (what its backbone stands in for) comes from harness runs only;
@@ -31,6 +32,7 @@ from benchmark.errors import FptError
 from benchmark.runview import HARNESS, RunView, same_lr, view_of
 from benchmark.runview import profile_lr as _profile_lr
 
+from .cell import Cell, count_seeds, diverged_missing
 from .markup import code, value
 from .metrics import Metric, get_metric
 from .paper_values import PaperValue, paper_value
@@ -56,38 +58,6 @@ class Group:
     def label(self) -> str:
         stand = f" (stand-in for {self.stand_in_for})" if self.stand_in_for else ""
         return f"profile `{self.profile}`, backbone `{self.backbone}`{stand}"
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One (row, task): per-seed values in display units, or the reason there is no number."""
-
-    values: tuple[float, ...] = ()
-    seeds: tuple[int, ...] = ()
-    missing: str | None = None
-    notes: tuple[str, ...] = ()
-    derived: bool = False
-    diverged: int = 0  # how many of ``values`` come from diverged runs (scored at their best validation state)
-    # A missing cell whose runs give lower bounds (metric.censor: steps to a threshold some seeds never reached):
-    # per seed the value where there is one, else its bound. A ratio over it is a bound, never a number.
-    censored: tuple[float, ...] = ()
-    bound: str = ""  # "" an exact value; ">=" a lower bound (a derived ratio over a censored row)
-
-    @property
-    def ok(self) -> bool:
-        return self.missing is None and bool(self.values)
-
-    @property
-    def n(self) -> int:
-        return len(self.values)
-
-    @property
-    def mean(self) -> float | None:
-        return statistics.fmean(self.values) if self.ok else None
-
-    @property
-    def std(self) -> float | None:
-        return statistics.stdev(self.values) if self.ok and self.n > 1 else None
 
 
 @dataclass
@@ -235,18 +205,14 @@ def _cell(spec: TableSpec, metric: Metric, row: RowSpec, group: Group, task: str
     if mine.task_fingerprint.nunique() > 1:
         return Cell(missing=f"conflict: runs of {mine.task_fingerprint.nunique()} task versions/fingerprints; "
                             "render their results directories separately"), backbones
-    finished = mine[mine.status == "finished"]
-    diverged = mine[mine.status == "diverged"]
     notes = [how] if how else []
     other = mine[~mine.status.isin(["finished", "diverged"])]
     if len(other):
         notes.append(f"{len(other)} with status {','.join(sorted(value(s) for s in set(other.status)))}")
-    scored, unscored = [], []
-    for r in diverged.itertuples():
-        (scored if _has_test_score(view.rows_of(r.run_id, source)) else unscored).append(r.run_id)
-    if unscored:
-        notes.append(f"{len(unscored)} diverged before any finite score")
-    counted = pd.concat([finished, diverged[diverged.run_id.isin(scored)]])
+    scored = [st != "diverged" or _has_test_score(view.rows_of(rid, source)) for rid, st in zip(mine.run_id, mine.status)]
+    keep, rule_notes = count_seeds(list(mine.status), scored)
+    notes += rule_notes
+    counted = mine[keep]
     dup = counted.groupby("seed").config_hash.nunique()
     if (dup > 1).any():
         seeds = ", ".join(str(s) for s in dup[dup > 1].index)
@@ -259,7 +225,7 @@ def _cell(spec: TableSpec, metric: Metric, row: RowSpec, group: Group, task: str
     if mixed:
         notes.append(mixed)
     if counted.empty:
-        reason = f"diverged ({len(diverged)} of {len(mine)} seeds)" if len(diverged) else "no finished run"
+        reason = diverged_missing(int((mine.status == "diverged").sum()), len(mine))
         return Cell(missing=reason, notes=tuple(notes)), backbones
     values, seeds, unreached, n_div, bounds = [], [], [], 0, []
     for r in counted.sort_values(["seed", "run_id"]).itertuples():

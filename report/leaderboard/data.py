@@ -8,8 +8,9 @@ Rules (each one is visible on the site):
 - a row is (model, backbone, profile label, model options, source); a column is a task; numbers are
   percentages (test accuracy x 100), the unit of the report;
 - a cell is the mean test metric over seeds with a 95% bootstrap interval over seeds
-  (``report.uncertainty``); one seed has no interval and says "one seed"; diverged seeds are counted
-  and shown, never averaged in;
+  (``report.uncertainty``); one seed has no interval and says "one seed"; diverged seeds follow the
+  one rule of ``report.cell`` (as in the report's tables): scored at their best validation state, in
+  the mean, counted and flagged; a diverged seed with no finite score is counted and named, never dropped;
 - ``paper protocol`` holds runs of profile ``paper`` whose budget equals, field by field (lr
   included), the budget the profile gives that (task, model) with the adapter's own default lr;
   every other run is ``open``; runs with a modified budget (e.g. ``--max-steps``) form their own row,
@@ -39,6 +40,7 @@ import pandas as pd
 from benchmark.hashing import canonical_json, sha256_text
 from benchmark.runview import REPLACED, RunView, read_runs, same_lr, submitter
 from report import uncertainty as unc
+from report.cell import DIVERGED, count_seeds, diverged_missing
 from report.normalize import majority_rate
 
 from .gains import pair_controls
@@ -100,7 +102,7 @@ def _keyed(view: RunView, ignore: tuple[str, ...] = ("train_fraction",)) -> pd.D
 
     ``ignore``: budget fields that are an axis of the view, not a change (train_fraction always; lr in
     the tuned track, where it is chosen on validation by design)."""
-    runs = view.runs[view.runs.has_test.astype(bool)]
+    runs = view.runs[view.runs.has_test.astype(bool) | (view.runs.status == DIVERGED)]  # an unscored divergence is shown
     changes = [canonical_json({k: v for k, v in ch.items() if k not in ignore}) for ch in runs.budget_changes]
     # a grid's learning rates are configurations of their own: one row each, never one merged row
     lr_set = ["" if "lr" in ignore or "lr" not in ch else repr(float(lr)) for ch, lr in zip(runs.budget_changes, runs.lr)]
@@ -128,34 +130,30 @@ def _cost(ok: pd.DataFrame, cell: Cell) -> None:
 
 
 def _cell(task: str, metric: str, runs: pd.DataFrame) -> Cell:
+    """The cell of one task in one row: the seeds ``report.cell.count_seeds`` counts (diverged ones
+    scored at their best validation state are in the mean and flagged), or why there is no number."""
     if runs.empty:
-        return Cell(task, metric, None, None, 0, 0, 0, "never run")
+        return Cell(missing="never run", task=task, metric=metric)
     runs = runs.sort_values("seed")
-    ids = list(runs.run_id)
+    base: dict[str, Any] = dict(task=task, metric=metric, n_runs=len(runs), run_ids=list(runs.run_id))
     if runs.task_fingerprint.nunique() > 1:
-        return Cell(task, metric, None, None, 0, len(runs), 0,
-                    f"not comparable: runs on {runs.task_fingerprint.nunique()} different task fingerprints "
-                    f"(versions {', '.join(_unique(runs.task_version))}); rerun on one", run_ids=ids)
+        return Cell(missing=f"not comparable: runs on {runs.task_fingerprint.nunique()} different task fingerprints "
+                            f"(versions {', '.join(_unique(runs.task_version))}); rerun on one", **base)
     if runs.seed.duplicated().any():
         dup = sorted(int(s) for s in runs.seed[runs.seed.duplicated()].unique())
-        return Cell(task, metric, None, None, 0, len(runs), 0,
-                    f"not comparable: seed(s) {dup} appear in several configurations; keep one", run_ids=ids)
+        return Cell(missing=f"not comparable: seed(s) {dup} appear in several configurations; keep one", **base)
     if runs.budget_changes.nunique() > 1:
-        return Cell(task, metric, None, None, 0, len(runs), 0,
-                    f"not comparable: seeds ran with {runs.budget_changes.nunique()} different budgets; rerun with one",
-                    run_ids=ids)
-    changes = json.loads(runs.budget_changes.iloc[0])
-    ok = runs[(runs.status == "finished") & runs.value.notna()]
-    n_div = int(len(runs) - len(ok))
+        return Cell(missing=f"not comparable: seeds ran with {runs.budget_changes.nunique()} different budgets; "
+                            "rerun with one", **base)
+    base["budget_changes"] = json.loads(runs.budget_changes.iloc[0])
+    keep, notes = count_seeds(list(runs.status), list(runs.value.notna()))
+    ok = runs[pd.Series(keep, index=runs.index) & runs.value.notna()]
     if ok.empty:
-        return Cell(task, metric, None, None, 0, len(runs), n_div,
-                    f"diverged: all {len(runs)} seed(s) ended with a non-finite loss", run_ids=ids,
-                    budget_changes=changes)
+        return Cell(missing=diverged_missing(int((runs.status == DIVERGED).sum()), len(runs)), notes=tuple(notes),
+                    **base)
     vals = [PCT * float(v) for v in ok.value]
-    std = float(pd.Series(vals).std(ddof=1)) if len(vals) > 1 else None
-    reason = f"{n_div} of {len(runs)} seed(s) diverged and are not in the mean" if n_div else ""
-    cell = Cell(task, metric, float(sum(vals) / len(vals)), std, len(ok), len(runs), n_div, reason, run_ids=ids,
-                budget_changes=changes, seeds=[int(s) for s in ok.seed], values=vals, ci95=_ci(vals))
+    cell = Cell(vals, [int(s) for s in ok.seed], None, tuple(notes), diverged=int((ok.status == DIVERGED).sum()),
+                ci95=_ci(vals), **base)
     _cost(ok, cell)
     return cell
 

@@ -1,5 +1,7 @@
 """What ``leaderboard.json`` holds: tracks of rows of cells, as dataclasses (the site's data contract).
 
+A cell is ``report.cell.Cell``, the one class the report's tables use too (one rule for diverged seeds).
+
 The HTML pages and ``leaderboard.json`` are two views of these records; ``report.leaderboard.data``
 fills them from the run view. Field comments say the unit and what ``None`` means.
 """
@@ -10,6 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from report.cell import Cell
 from report.normalize import DEFINITION as NORM_DEFINITION
 
 PAPER_TRACK = "paper"
@@ -54,35 +57,6 @@ class GainVs:
     gain_ci95: list[float] | None
     n_pairs: int
     missing: str  # why there is no gain, with the command that runs the control; "" when there is one
-
-
-@dataclass
-class Cell:
-    task: str
-    metric: str
-    mean: float | None  # None: missing (see reason); percent
-    std: float | None
-    n: int  # seeds with a number
-    n_runs: int  # seeds run (finished + diverged)
-    n_diverged: int
-    reason: str  # why the cell is missing or qualified; "" for a plain number
-    rank: float | None = None
-    run_ids: list[str] = field(default_factory=list)
-    budget_changes: dict[str, Any] = field(default_factory=dict)  # vs the profile's budget for this task
-    seeds: list[int] = field(default_factory=list)  # seeds with a number, in order of ``values``
-    values: list[float] = field(default_factory=list)  # per-seed percent
-    ci95: list[float] | None = None  # None: fewer than two seeds ("one seed") or missing
-    norm_score: float | None = None
-    gain: float | None = None  # vs the primary control
-    gain_ci95: list[float] | None = None
-    control: str | None = None  # slug of the primary control row
-    gains: dict[str, GainVs] = field(default_factory=dict)  # control model -> gain against it
-    train_flops: float | None = None
-    train_time_s: float | None = None
-    peak_mem_mb: float | None = None
-    precision: str | None = None
-    n_params_trainable: int | None = None
-    n_params_total: int | None = None
 
 
 @dataclass
@@ -151,5 +125,10 @@ class Leaderboard:
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
-        """Canonical JSON (sorted keys, NaN-free) so regenerating gives identical bytes."""
-        return json.dumps(asdict(self), sort_keys=True, indent=1, allow_nan=False)
+        """Canonical JSON (sorted keys, NaN-free) so regenerating gives identical bytes. A cell is written
+        as ``Cell.record`` gives it (the leaderboard's fields, mean and std computed from its values)."""
+        out = asdict(self)
+        for track_out, track in zip(out["tracks"], self.tracks):
+            for row_out, row in zip(track_out["rows"], track.rows):
+                row_out["cells"] = {t: c.record() for t, c in row.cells.items()}
+        return json.dumps(out, sort_keys=True, indent=1, allow_nan=False)
