@@ -158,15 +158,20 @@ def register_profile(profile: Profile) -> Profile:
 get_profile = PROFILES.get  # typed: the registry checked every entry is a Profile
 
 
-def expected_budget(profile: str, task: str, model: str) -> Budget:
+def expected_budget(profile: str, task: str, model: str, adapter: Any = None) -> Budget:
     """The budget ``fptbench run`` gives (task, model) under ``profile`` with no override: the profile's
     base, the adapter's own ``default_lr``, then the profile's rules.
 
-    The one derivation of a run's expected budget: the runner builds new runs with it and every reader
-    of old runs compares a stored budget against it (``benchmark.runview``), so "modified budget" and
-    "the profile's own learning rate" mean the same thing everywhere. Raises FptError naming the profile
-    or model when either is not registered here (a submitter's own cannot be checked).
+    The one derivation of a run's expected budget: the runner builds new runs with it (``runner.plan``)
+    and every reader of old runs compares a stored budget against it (``benchmark.runview``), so
+    "modified budget" and "the profile's own learning rate" mean the same thing everywhere.
+    ``adapter`` (an adapter instance or class) is the one whose ``default_lr`` applies when the caller
+    already has it: the runner does, and a model given by path need not be registered here. Without
+    it, the registered class of ``model`` is looked up; raises FptError naming the profile or model when
+    either is not registered here (a submitter's own cannot be checked).
     """
-    from .model import MODELS  # lazy: model.py imports torch; reading profiles must not
+    if adapter is None:
+        from .model import MODELS  # lazy: model.py imports torch; reading profiles must not
 
-    return get_profile(profile).budget(task, model, getattr(MODELS.get(model), "default_lr", None))
+        adapter = MODELS.get(model)
+    return get_profile(profile).budget(task, model, getattr(adapter, "default_lr", None))

@@ -18,7 +18,7 @@ from typing import Any, Callable
 from .config import RunConfig, check_device
 from .errors import FptError
 from .model import ModelAdapter, get_adapter
-from .profiles import Budget, get_profile
+from .profiles import Budget, expected_budget
 from .task import Task, get_task
 
 
@@ -45,7 +45,7 @@ def plan(task: str, model: str, *, backbone: str | None = None, seed: int = 0, p
     t.require_data()
     adapter = get_adapter(model, backbone, **(options or {}))
     backbone_id = adapter.resolve_backbone()  # a folder / hub backbone: its hash names the run too
-    budget = get_profile(profile).budget(task, model, adapter.default_lr)
+    budget = expected_budget(profile, task, model, adapter)  # the one derivation, with this adapter's lr
     if budget_overrides:
         known = {f.name for f in fields(Budget)}
         unknown = sorted(set(budget_overrides) - known)

@@ -156,7 +156,7 @@ def plan_profile(profile: str, device: str, num_gpus: float, jobs: list[Job], re
     """Every run of a profile's suite, priced from its budget; runs already configured here (their data is
     prepared) count only the steps their checkpoint has not done, finished ones nothing."""
     from .model import get_adapter
-    from .profiles import get_profile
+    from .profiles import expected_budget, get_profile
     from .task import get_task
 
     by_run = {(j.config.task, j.config.model, j.config.backbone, j.config.seed): j for j in jobs}
@@ -168,7 +168,7 @@ def plan_profile(profile: str, device: str, num_gpus: float, jobs: list[Job], re
         spec = get_task(entry.task).spec
         for seed in entry.seeds:
             job = by_run.get((entry.task, entry.model, backbone, seed))
-            budget = job.config.budget if job else prof.budget(entry.task, entry.model, adapter.default_lr)
+            budget = job.config.budget if job else expected_budget(profile, entry.task, entry.model, adapter)
             left = budget.steps if job is None else job_left(job, results)
             out.append(Planned(entry.task, entry.model, backbone, left, budget, num_gpus, device,
                                spec.splits["val"].size, spec.splits["test"].size, speed_key(job.config) if job else None))
