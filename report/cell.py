@@ -49,6 +49,7 @@ class Cell:
     notes: tuple[str, ...] = ()  # what qualifies the number (or the missing cell)
     derived: bool = False  # a row computed from two others (ratio, paired difference)
     diverged: int = 0  # how many of ``values`` come from diverged runs (scored at their best validation state)
+    unscored: int = 0  # diverged runs with no finite score: not in ``values``, named in ``notes``
     # A missing cell whose runs give lower bounds (metric.censor: steps to a threshold some seeds never reached):
     # per seed the value where there is one, else its bound. A ratio over it is a bound, never a number.
     censored: tuple[float, ...] = ()
@@ -92,7 +93,8 @@ class Cell:
 
     @property
     def n_diverged(self) -> int:
-        return self.diverged
+        """Seeds that diverged, scored (in the mean) or not."""
+        return self.diverged + self.unscored
 
     @property
     def reason(self) -> str:
@@ -119,9 +121,9 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def count_seeds(statuses: Sequence[str], scored: Sequence[bool]) -> tuple[list[bool], list[str]]:
-    """The one rule for which runs of a cell count: per run, whether it is one of the cell's seeds, and
-    the notes the rule adds.
+def count_seeds(statuses: Sequence[str], scored: Sequence[bool]) -> tuple[list[bool], int, list[str]]:
+    """The one rule for which runs of a cell count: per run, whether it is one of the cell's seeds; how
+    many diverged runs have no score (``Cell.unscored``); and the note that names them.
 
     ``scored[i]``: run i has a finite test score (a diverged run: at its best validation state).
     Finished runs always count (a metric may still find no value in one, e.g. a threshold never
@@ -129,7 +131,7 @@ def count_seeds(statuses: Sequence[str], scored: Sequence[bool]) -> tuple[list[b
     counted = [s == FINISHED or (s == DIVERGED and bool(ok)) for s, ok in zip(statuses, scored)]
     unscored = sum(s == DIVERGED and not ok for s, ok in zip(statuses, scored))
     notes = [f"{unscored} diverged before any finite score"] if unscored else []
-    return counted, notes
+    return counted, unscored, notes
 
 
 def diverged_missing(n_diverged: int, n_runs: int) -> str:

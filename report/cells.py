@@ -210,7 +210,7 @@ def _cell(spec: TableSpec, metric: Metric, row: RowSpec, group: Group, task: str
     if len(other):
         notes.append(f"{len(other)} with status {','.join(sorted(value(s) for s in set(other.status)))}")
     scored = [st != "diverged" or _has_test_score(view.rows_of(rid, source)) for rid, st in zip(mine.run_id, mine.status)]
-    keep, rule_notes = count_seeds(list(mine.status), scored)
+    keep, unscored, rule_notes = count_seeds(list(mine.status), scored)
     notes += rule_notes
     counted = mine[keep]
     dup = counted.groupby("seed").config_hash.nunique()
@@ -226,7 +226,7 @@ def _cell(spec: TableSpec, metric: Metric, row: RowSpec, group: Group, task: str
         notes.append(mixed)
     if counted.empty:
         reason = diverged_missing(int((mine.status == "diverged").sum()), len(mine))
-        return Cell(missing=reason, notes=tuple(notes)), backbones
+        return Cell(missing=reason, notes=tuple(notes), unscored=unscored), backbones
     values, seeds, unreached, n_div, bounds = [], [], [], 0, []
     for r in counted.sort_values(["seed", "run_id"]).itertuples():
         rows = view.rows_of(r.run_id, source)
@@ -243,7 +243,7 @@ def _cell(spec: TableSpec, metric: Metric, row: RowSpec, group: Group, task: str
         censored = tuple(bounds) if all(b is not None for b in bounds) else ()
         return Cell(missing=f"{unreached[0]} ({len(unreached)} of {len(counted)} scored seeds)",
                     notes=tuple(notes), censored=censored), backbones
-    return Cell(tuple(values), tuple(seeds), None, tuple(notes), diverged=n_div), backbones
+    return Cell(tuple(values), tuple(seeds), None, tuple(notes), diverged=n_div, unscored=unscored), backbones
 
 
 def seeds_per_precision(seeds, precisions) -> str:

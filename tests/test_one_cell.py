@@ -73,8 +73,9 @@ def test_a_diverged_seed_is_in_the_mean_and_flagged_on_both_pages(diverged_resul
         assert cell.mean == pytest.approx(70.0)  # (50 + 70 + 90) / 3: the scored diverged seed is in it
         assert "1 diverged before any finite score" in cell.notes  # the unscored one is named, not dropped
     assert board_cell.n_runs == 4 and "1 of 3 seed(s) diverged" in board_cell.reason
+    assert report_cell.n_diverged == board_cell.n_diverged == 2  # scored or not
     record = board_cell.record()
-    assert (record["n"], record["n_diverged"], record["n_runs"]) == (3, 1, 4)
+    assert (record["n"], record["n_diverged"], record["n_runs"]) == (3, 2, 4)
 
 
 def test_no_scored_seed_makes_a_missing_cell_saying_so(tmp_path: Path) -> None:
@@ -82,7 +83,7 @@ def test_no_scored_seed_makes_a_missing_cell_saying_so(tmp_path: Path) -> None:
     board = build_leaderboard([root], select=lambda runs: None)
     (row,) = [r for t in board.tracks for r in t.rows if r.model == "fpt"]
     cell = row.cells["bit-xor"]
-    assert cell.mean is None and cell.reason == "diverged (1 of 1 seeds)" and cell.n_runs == 1
+    assert cell.mean is None and cell.reason == "diverged (1 of 1 seeds)" and cell.n_runs == cell.n_diverged == 1
 
 
 def test_cell_statistics_come_from_the_values() -> None:

@@ -146,7 +146,8 @@ def _cell(task: str, metric: str, runs: pd.DataFrame) -> Cell:
         return Cell(missing=f"not comparable: seeds ran with {runs.budget_changes.nunique()} different budgets; "
                             "rerun with one", **base)
     base["budget_changes"] = json.loads(runs.budget_changes.iloc[0])
-    keep, notes = count_seeds(list(runs.status), list(runs.value.notna()))
+    keep, unscored, notes = count_seeds(list(runs.status), list(runs.value.notna()))
+    base["unscored"] = unscored
     ok = runs[pd.Series(keep, index=runs.index) & runs.value.notna()]
     if ok.empty:
         return Cell(missing=diverged_missing(int((runs.status == DIVERGED).sum()), len(runs)), notes=tuple(notes),
