@@ -11,104 +11,24 @@ from __future__ import annotations
 
 import html
 import json
+from importlib.resources import files
 from typing import Any, Iterable
 
-
 from .data import Cell, Leaderboard, Row, Track
+
+
+def _static(name: str) -> str:
+    """A file of ``report/leaderboard/static`` as text (exactly its bytes: the pages embed it)."""
+    return files(__package__).joinpath("static", name).read_text(encoding="utf-8")
+
 
 DASH = "\u2014"
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 
-CSS = """
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:1.5rem auto;max-width:1400px;
-padding:0 1rem;color:#1d1d1f;background:#fff}
-h1{font-size:1.6rem;margin:.2rem 0}h2{font-size:1.25rem;margin-top:2rem}
-p.note,p.small{color:#555;margin:.3rem 0}
-table.lb{border-collapse:collapse;width:100%;margin-top:.6rem}
-table.lb th,table.lb td{border-bottom:1px solid #ddd;padding:.3rem .45rem;text-align:left;vertical-align:top}
-table.lb th{background:#f4f4f6;position:sticky;top:0;white-space:nowrap}
-table.lb th[data-type]{cursor:pointer;user-select:none}
-table.lb th[data-type]:hover{background:#e8e8ee}
-table.lb th[aria-sort=ascending]::after{content:" \\25B2"}
-table.lb th[aria-sort=descending]::after{content:" \\25BC"}
-td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td.num small{color:#777;margin-left:.25rem}
-td.missing{text-align:center;color:#999;background:#fafafa}
-td.flag{background:#fff8e6}
-span.badge{display:inline-block;font-size:.75rem;padding:0 .35rem;border-radius:.6rem;margin-left:.3rem}
-span.badge.submitted{background:#fde7c4;color:#7a4b00}
-span.badge.modified{background:#e6e9ff;color:#28328c}
-details summary{cursor:pointer;color:#245}
-dl.meta{display:grid;grid-template-columns:max-content auto;gap:.1rem .8rem;margin:.4rem 0;font-size:.85rem}
-dl.meta dt{color:#555}dl.meta dd{margin:0;word-break:break-word}
-.charts{display:flex;flex-wrap:wrap;gap:1rem}
-figure{margin:0;border:1px solid #ddd;padding:.4rem}
-figcaption{font-size:.85rem;color:#333}
-code{font-size:.85em;background:#f4f4f6;padding:0 .2rem}
-small.ci{display:block;color:#666;font-size:.75rem}
-span.tie{display:block;font-size:.75rem;color:#8a5a00}
-tr.tied td:first-child{border-left:3px solid #f0c36d}
-td.gain.pos{background:#e9f7ec}td.gain.neg{background:#fdecec}
-td.gain-missing{font-size:.8rem;text-align:left}
-code.cmd{display:block;font-size:.7rem;white-space:normal;word-break:break-all;color:#333;max-width:22rem}
-p.warn{color:#8a3b00}
-span.badge.verified{background:#d8f3dc;color:#1b5e20}
-span.badge.contradicted{background:#f8d7da;color:#842029}
-figure.plot img{max-width:520px;width:100%;height:auto}
-div.scroll{overflow-x:auto;max-width:100%}
-div.hero figure.headline{display:flex;flex-wrap:wrap;gap:.2rem 1rem;align-items:center;border:none;padding:0}
-figure.headline img{width:460px;max-width:100%;height:auto}
-figure.headline figcaption{flex:1 1 18rem;font-size:.8rem;color:#444}
-dl.defs{font-size:.9rem}
-"""
-
-SORT_JS = """
-(function () {
-  "use strict";
-  function key(cell) {
-    var v = cell.getAttribute("data-v");
-    return v === null ? "" : v;
-  }
-  function sortTable(table, col, th) {
-    var type = th.getAttribute("data-type");
-    var current = th.getAttribute("aria-sort");
-    var first = th.getAttribute("data-first") || "ascending";
-    var dir = current === null ? first : (current === "ascending" ? "descending" : "ascending");
-    var heads = table.tHead.rows[0].cells;
-    for (var h = 0; h < heads.length; h++) { heads[h].removeAttribute("aria-sort"); }
-    th.setAttribute("aria-sort", dir);
-    var body = table.tBodies[0];
-    var rows = Array.prototype.slice.call(body.rows);
-    rows.forEach(function (r, i) { r.setAttribute("data-i", String(i)); });
-    var sign = dir === "ascending" ? 1 : -1;
-    rows.sort(function (a, b) {
-      var va = key(a.cells[col]), vb = key(b.cells[col]);
-      if (va === "" && vb !== "") { return 1; }   /* missing cells always sort last */
-      if (vb === "" && va !== "") { return -1; }
-      var c = 0;
-      if (va !== "" && vb !== "") {
-        c = type === "num" ? (parseFloat(va) - parseFloat(vb)) : va.localeCompare(vb);
-      }
-      if (c === 0) { return parseInt(a.getAttribute("data-i"), 10) - parseInt(b.getAttribute("data-i"), 10); }
-      return sign * c;
-    });
-    rows.forEach(function (r) { body.appendChild(r); });
-  }
-  var tables = document.querySelectorAll("table.lb");
-  Array.prototype.forEach.call(tables, function (table) {
-    if (!table.tHead || !table.tBodies.length) { return; }
-    var heads = table.tHead.rows[0].cells;
-    Array.prototype.forEach.call(heads, function (th, col) {
-      if (!th.hasAttribute("data-type")) { return; }
-      th.tabIndex = 0;
-      th.addEventListener("click", function () { sortTable(table, col, th); });
-      th.addEventListener("keydown", function (e) {
-        if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sortTable(table, col, th); }
-      });
-    });
-  });
-})();
-"""
+# The page's style and its one script (column sorting) are files of the package, not Python strings:
+# editors, linters and diffs see CSS and JS as what they are. Read once at import; shipped as package data.
+CSS = _static("leaderboard.css")
+SORT_JS = _static("leaderboard.js")
 
 
 def esc(value: Any) -> str:
