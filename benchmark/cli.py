@@ -46,7 +46,7 @@ Parquet files; reports, the leaderboard and the paper's claims are rendered from
 
 First steps (2 cores):  make install         (a few minutes)
                         fptbench run --task bit-xor --model fpt      (about a minute)
-                        fptbench report --results results/local      (report/local/report)
+                        fptbench report --results results/local      (results/rendered/local/report)
 """
 
 

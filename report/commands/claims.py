@@ -13,7 +13,7 @@ def _claims_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print claims.json instead of the Markdown table")
     p.add_argument("--readme", default=None, metavar="FILE",
                    help="rewrite the generated claims block of FILE (between its fptbench:claims markers)")
-    p.add_argument("--link", default=None, help="link shown after the README table, e.g. report/cpu-long/claims.md")
+    p.add_argument("--link", default=None, help="link shown after the README table, e.g. results/rendered/report-cpu-long/claims.md")
     p.add_argument("--check", action="store_true", help="with --readme: exit 1 if FILE's block is not what the results give")
 
 

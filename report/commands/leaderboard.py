@@ -10,7 +10,7 @@ from pathlib import Path
 
 from benchmark.cli import DEFAULT_RESULTS, args, command
 
-DEFAULT_OUT = "report/local/leaderboard"  # beside `report`'s report/local/report, never inside it
+DEFAULT_OUT = "results/rendered/local/leaderboard"  # beside `report`'s results/rendered/local/report, never inside it
 
 
 def default_submissions(results: list[str] | None) -> Path:

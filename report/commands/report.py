@@ -9,14 +9,14 @@ from benchmark.cli import DEFAULT_RESULTS, args, command
 
 # `report` and `leaderboard` write to sibling folders: each replaces its own folder whole, so neither
 # default may sit inside the other's (report/local held the leaderboard once, and a report deleted it).
-DEFAULT_OUT = "report/local/report"
+DEFAULT_OUT = "results/rendered/local/report"
 
 
 def _report_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--results", action="append", help="results directory, repeatable (default results/local; "
                    "with --check: the directories recorded in the report's manifest)")
     p.add_argument("--out", default=DEFAULT_OUT, help="report directory, replaced whole (with --check: the committed "
-                   f"report; default {DEFAULT_OUT}, beside `leaderboard`'s report/local/leaderboard)")
+                   f"report; default {DEFAULT_OUT}, beside `leaderboard`'s results/rendered/local/leaderboard)")
     p.add_argument("--format", default=None, help="comma-separated formats: md,csv,tex,html (default all)")
     p.add_argument("--tables", default=None, help="comma-separated table names (default every registered table)")
     p.add_argument("--no-figures", action="store_true", help="skip the convergence figures")
