@@ -79,3 +79,14 @@ CAPTION = (f"End of training, mean over seeds, from the last evaluation at or be
            f"final step: flat when it moved less than {FLAT_POINTS:g} point either way")
 
 __all__ = ["CAPTION", "FLAT_POINTS", "MIN_FLAT_EVALS", "converged_curve", "curve_end", "curve_ends", "describe"]
+
+
+def cost_to_train(steps: int, fin: pd.DataFrame) -> str:
+    """What training ``steps`` would cost per seed at the speed these runs recorded (the price of the
+    measurement that would settle an early-training comparison); '' when no speed was recorded."""
+    rates = pd.to_numeric(fin.get("steps_per_s", pd.Series(dtype=float)), errors="coerce").dropna()
+    rates = rates[rates > 0]
+    if rates.empty:
+        return ""
+    rate = float(rates.median())
+    return f" (~{steps / rate / 3600:.1f} h of training per seed at the {rate:.2f} steps/s these runs recorded)"

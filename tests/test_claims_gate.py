@@ -178,3 +178,15 @@ def test_a_widened_grid_is_no_longer_at_its_edge(tmp_path, committed):
     f = deciding(r, "mnist")
     assert "full (lr 0.0001)" in f.what and f.open_reason != GRID_EDGE, f.note
     assert f.verdict == OPEN  # still 2 seeds of full: fewer than 3
+
+
+def test_an_early_training_row_says_what_convergence_would_cost_at_its_recorded_speed(tmp_path, committed):
+    # ListOps at cpu-long's 100 steps, far below the paper's 2,000: the open comparison prices the run
+    # that would settle it from the steps/s the runs themselves recorded
+    ids = copy_runs(committed, tmp_path, task="listops", model="fpt", profile="cpu-long")
+    copy_runs(committed, tmp_path, task="listops", model="random-full", profile="cpu-long")
+    rate = float(committed[committed.run_id.isin(ids)].steps_per_s.median())
+    _, r = check(tmp_path, "fpt-matches-scratch")  # FPT is a row of claim 2 on ListOps
+    evidence_rows = [text for f in r.findings if f.task == "listops" for text in f.rows.values()]
+    hours = f"~{2000 / rate / 3600:.1f} h of training per seed at the {rate:.2f} steps/s these runs recorded"
+    assert any(hours in text for text in evidence_rows), evidence_rows

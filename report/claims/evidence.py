@@ -38,7 +38,7 @@ from benchmark.runview import HARNESS, RunView, options_key, profile_lr, same_lr
 
 from ..reasons import empty_reason, task_absence_reason
 from ..paper_values import paper_value
-from ..plateau import converged_curve
+from ..plateau import converged_curve, cost_to_train
 
 PROFILE_ORDER = ("paper", "cpu-long", "cpu-converge", "cpu")  # the profile a missing row's command uses: first present
 DEFAULT_PROFILE = "cpu-long"  # what a command for a missing run uses when there are no runs at all
@@ -382,7 +382,7 @@ class ClaimContext:
         elif curve_ok:
             row.converged, row.converged_note = True, f"validation curve {curve_text}"
         else:
-            short = f", the paper's converged in {paper:,}" if paper is not None else ""
+            short = f", the paper's converged in {paper:,}{cost_to_train(paper, fin)}" if paper is not None else ""
             row.converged = False
             row.converged_note = f"{row.budget:,} steps{short}; validation curve {curve_text}"
 
