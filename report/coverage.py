@@ -102,6 +102,18 @@ def precision_sentence(rec: pd.DataFrame, profile: str) -> str:
             "machine (bf16 where it measurably pays); cells whose seeds mix precisions say so.")
 
 
+def extra_sentence(rec: pd.DataFrame, profile: str, suite_done: int) -> str:
+    """How many of the profile's scored runs are not suite runs, so "all 59 runs of its suite" beside
+    "over its 100 runs" reads as two counts of different things, not as a contradiction."""
+    total = len(_scored(rec, profile))
+    extra = total - suite_done
+    if extra <= 0:
+        return ""
+    return (f" The results also hold {extra} more run{'s' if extra != 1 else ''} of this profile outside its suite "
+            f"(learning-rate grids, ablation presets, other options or seeds), {total} in all; the counts below are over "
+            "all of them.")
+
+
 def compute_sentence(rec: pd.DataFrame, profile: str) -> str:
     """The CPU time the profile's scored harness runs took: each run's wall time x its threads, summed.
 
@@ -127,7 +139,8 @@ def coverage_by_profile(runs: "pd.DataFrame | RunView", results: str) -> dict[st
     for c in suite_coverage(view):
         n, d = len(c.planned), len(c.planned) - len(c.missing)
         tasks = ", ".join(f"{t} {done}/{planned}" for t, (done, planned) in c.per_task().items())
-        facts = (precision_sentence(rec, c.profile) + compute_sentence(rec, c.profile)) if rec is not None else ""
+        facts = (extra_sentence(rec, c.profile, d) + precision_sentence(rec, c.profile)
+                 + compute_sentence(rec, c.profile)) if rec is not None else ""
         if not c.missing:
             out[c.profile] = f"Profile `{c.profile}`: all {n} runs of its suite are here ({tasks}).{facts}"
             continue

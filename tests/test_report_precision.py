@@ -6,6 +6,8 @@ runs of one precision must carry no such note.
 
 from __future__ import annotations
 
+import pandas as pd
+
 from report.cells import compute_all
 from report.coverage import coverage_lines
 from report.specs import get_table
@@ -59,3 +61,13 @@ def test_the_coverage_line_states_the_cpu_hours_the_runs_took():
     runs.loc[runs.run_id == runs.run_id.iloc[0], "threads"] = None  # a run that did not record it is counted apart
     assert "Compute: 5.0 CPU-hours over its 5 runs here" in coverage_lines(runs, "results/x")[0]
     assert "1 run(s) did not record it" in coverage_lines(runs, "results/x")[0]
+
+
+def test_the_coverage_line_counts_runs_outside_the_suite_apart():
+    runs = frame(*_fpt_vs_random(("fp32",) * 3))  # the `cpu` suite has seeds 0 and 1 of these two rows
+    assert "2 more runs of this profile outside its suite" in coverage_lines(runs, "results/x")[0]
+    suite_only = runs[runs.seed < 2]
+    assert "outside its suite" not in coverage_lines(suite_only, "results/x")[0]
+    grid = frame(*[run_rows("bit-xor", "fpt", s, ACC[s], lr=1e-2, precision="fp32") for s in range(3)])  # an lr grid
+    line = coverage_lines(pd.concat([runs, grid], ignore_index=True), "results/x")[0]
+    assert "5 more runs of this profile outside its suite" in line and "9 in all" in line
