@@ -54,11 +54,14 @@ reproduce: data
 
 # Resumable: rerun after an interruption and finished runs are skipped. Commit the Parquet files under
 # $(LONG_RESULTS)/{runs,curves,predictions} as runs finish (never checkpoints).
+# DEADLINE=HH:MM (UTC) or a duration: start only runs that end before it (docs/sweeps.md)
+DEADLINE_FLAG = $(if $(DEADLINE),--deadline $(DEADLINE),)
+
 claims-evidence: data
-	OMP_NUM_THREADS=1 $(BIN)/fptbench sweep --profile cpu-long --results $(LONG_RESULTS) --workers $(LONG_WORKERS)
-	OMP_NUM_THREADS=1 $(BIN)/fptbench sweep --profile cpu-converge --results $(LONG_RESULTS) --workers $(LONG_WORKERS)
+	OMP_NUM_THREADS=1 $(BIN)/fptbench sweep --profile cpu-long --results $(LONG_RESULTS) --workers $(LONG_WORKERS) $(DEADLINE_FLAG)
+	OMP_NUM_THREADS=1 $(BIN)/fptbench sweep --profile cpu-converge --results $(LONG_RESULTS) --workers $(LONG_WORKERS) $(DEADLINE_FLAG)
 	for g in $(LONG_GRIDS) $(CONVERGE_GRIDS); do \
-	  OMP_NUM_THREADS=1 $(BIN)/fptbench sweep --grid $$g --results $(LONG_RESULTS) --workers $(LONG_WORKERS) || exit 1; done
+	  OMP_NUM_THREADS=1 $(BIN)/fptbench sweep --grid $$g --results $(LONG_RESULTS) --workers $(LONG_WORKERS) $(DEADLINE_FLAG) || exit 1; done
 	$(BIN)/fptbench report --results $(LONG_RESULTS) --out results/rendered/report-cpu-long
 	$(BIN)/fptbench leaderboard --results $(LONG_RESULTS) --out results/rendered/leaderboard-cpu-long
 

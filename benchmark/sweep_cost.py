@@ -36,10 +36,17 @@ def speed_key(cfg) -> SpeedKey:
             cfg.device)
 
 
+def config_speed_key(config_json: str) -> SpeedKey:
+    """``speed_key`` of a finished run, read from the config JSON its runs table records."""
+    from .profiles import Budget
+
+    c = json.loads(config_json)
+    return (c["task"], c["model"], c["backbone"], json.dumps(c.get("model_options", {}), sort_keys=True),
+            int(c.get("budget", {}).get("batch_size", Budget().batch_size)), c.get("device", "auto"))
+
+
 def speeds_from_results(dirs: Iterable[Path | str]) -> dict[SpeedKey, Speed]:
     """Median measured steps/s per configuration over the finished runs in ``dirs``."""
-    from .config import RunConfig  # noqa: F401  (documents what the config JSON is)
-    from .profiles import Budget
     from .results import read_table
 
     runs = read_table([d for d in dirs if Path(d).is_dir()], "runs")
@@ -50,24 +57,26 @@ def speeds_from_results(dirs: Iterable[Path | str]) -> dict[SpeedKey, Speed]:
     for r in runs.itertuples():
         if not (isinstance(r.steps_per_s, float) and math.isfinite(r.steps_per_s) and r.steps_per_s > 0):
             continue
-        c = json.loads(r.config)
-        key = (c["task"], c["model"], c["backbone"], json.dumps(c.get("model_options", {}), sort_keys=True),
-               int(c.get("budget", {}).get("batch_size", Budget().batch_size)), c.get("device", "auto"))
-        found.setdefault(key, []).append(float(r.steps_per_s))
+        found.setdefault(config_speed_key(r.config), []).append(float(r.steps_per_s))
     return {k: Speed(statistics.median(v), f"results ({len(v)} runs)") for k, v in found.items()}
+
+
+def committed_results_dirs() -> list[Path]:
+    """The repository's committed results directories (``results/*`` with runs, never ``results/local``)."""
+    from .paths import REPO_ROOT
+
+    root = REPO_ROOT / "results"
+    return [d for d in (sorted(root.iterdir()) if root.is_dir() else [])
+            if d.name != "local" and (d / "runs").is_dir()]
 
 
 def recorded_speeds() -> dict[SpeedKey, Speed]:
     """Speeds recorded in the committed results (``results/*`` of the repository): what ``--dry-run``
     estimates from before anything ran here. Measured on the machine that made them, said as such."""
-    from .paths import REPO_ROOT
-
     out: dict[SpeedKey, Speed] = {}
-    root = REPO_ROOT / "results"
-    for d in sorted(root.iterdir()) if root.is_dir() else []:
-        if d.name != "local" and (d / "runs").is_dir():
-            for key, speed in speeds_from_results([d]).items():
-                out.setdefault(key, Speed(speed.steps_per_s, f"recorded in results/{d.name} ({speed.source[9:-1]})"))
+    for d in committed_results_dirs():
+        for key, speed in speeds_from_results([d]).items():
+            out.setdefault(key, Speed(speed.steps_per_s, f"recorded in results/{d.name} ({speed.source[9:-1]})"))
     return out
 
 

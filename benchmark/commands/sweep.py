@@ -53,6 +53,10 @@ def _sweep_args(p: argparse.ArgumentParser) -> None:
                    "speed (default 0: estimate from recorded throughput only, which answers in seconds)")
     p.add_argument("--json", action="store_true", help="--dry-run: print the runs and the estimate as JSON")
     p.add_argument("--no-progress", action="store_true", help="plain lines instead of a live progress bar")
+    p.add_argument("--deadline", default=None, metavar="WHEN",
+                   help="start a run only if its estimated wall time (recorded by finished runs of its configuration) "
+                        "ends before WHEN: HH:MM in UTC, or a duration from now (90m, 2h, 1h30m); runs that would not "
+                        "fit are deferred, not started (local executor; benchmark/deadline.py)")
 
 
 # -- which jobs ----------------------------------------------------------------------------------
@@ -278,8 +282,11 @@ def summary(title: str, executor: str, parallelism: int, jobs: list[Job], outcom
     from ..sweep_cost import format_seconds
 
     c = Counter(o.status for o in outcomes)
+    deferred = (f", {c['deferred']} deferred (would not end before the deadline: not started, rerun later)"
+                if c["deferred"] else "")
     lines = [f"{title}: {len(jobs)} runs via {executor} ({parallelism} at once) in {format_seconds(seconds)} — "
-             f"{c['finished']} finished, {pre_done + c['skipped']} already done, {c['diverged']} diverged, {c['failed']} failed"]
+             f"{c['finished']} finished, {pre_done + c['skipped']} already done, {c['diverged']} diverged, "
+             f"{c['failed']} failed{deferred}"]
     by_cfg: dict[tuple, Counter] = {}
     status = {o.run_id: o.status for o in outcomes}
     for j in jobs:
@@ -322,6 +329,13 @@ def cmd_sweep(a: argparse.Namespace) -> int:
         title, jobs, skipped = profile_jobs(profile, device)
     request = device_request(a, grid_spec, profile)
     executor_name = getattr(a, "executor", "local")
+    deadline_text = getattr(a, "deadline", None)
+    if deadline_text is not None:
+        from ..deadline import deadline_from_now
+
+        if executor_name != "local":
+            raise FptError("--deadline works with the local executor only; drop it or use --executor local")
+        deadline_from_now(deadline_text)  # bad input is refused before anything is built
     workers = getattr(a, "workers", None)
     executor = get_executor(executor_name, workers=workers, address=getattr(a, "address", None),
                             retries=getattr(a, "retries", 1), runs_per_gpu=getattr(a, "runs_per_gpu", None))
@@ -371,12 +385,19 @@ def cmd_sweep(a: argparse.Namespace) -> int:
         view.start(n)
 
     def on_done(out) -> None:
-        if grid_spec:  # a profile's suite (make reproduce, the CI gate) leaves its results directory as before
+        if grid_spec and out.status != "deferred":  # a suite (make reproduce, the CI gate) leaves its results as before;
+            # a deferred job never ran, so the ledger (what ran where) does not list it
             append_ledger(results, title, executor_name, out)
         view.done(out)
 
+    admit = None
+    if deadline_text is not None:
+        from ..deadline import Deadline
+
+        admit = Deadline.for_sweep(deadline_text, results).admit
     try:
-        outcomes = executor.run(todo, results, on_done, on_start) if todo else []
+        outcomes = (executor.run(todo, results, on_done, on_start, admit=admit) if admit else
+                    executor.run(todo, results, on_done, on_start)) if todo else []
     finally:
         view.close()
     print(summary(title, executor_name, par[0], jobs, outcomes, len(pre_done), skipped, results,

@@ -22,7 +22,7 @@ from ..grid import Job
 @dataclass(frozen=True)
 class Outcome:
     run_id: str
-    status: str  # finished | diverged | skipped | failed
+    status: str  # finished | diverged | skipped | failed | deferred (a deadline: not started)
     seconds: float = 0.0  # wall time of the job, evaluations included
     steps: int = 0  # steps this job trained (0 when skipped or failed)
     error: str = ""

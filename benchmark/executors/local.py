@@ -22,6 +22,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Callable
 
+from ..deadline import admitted
 from ..errors import FptError
 from ..grid import Job
 from . import default_workers
@@ -79,14 +80,24 @@ class LocalExecutor:
         return default_workers(max((j.resources.num_cpus for j in jobs), default=1))
 
     def run(self, jobs: list[Job], results: Path, on_done: Callable[[Outcome], None],
-            on_start: Callable[[int], None] | None = None) -> list[Outcome]:
+            on_start: Callable[[int], None] | None = None,
+            admit: Callable[[Job], str | None] | None = None) -> list[Outcome]:
+        """Run ``jobs``; with ``admit`` (a deadline), each job is asked just before it would start and is
+        deferred (an outcome, nothing run) when ``admit`` gives a reason."""
         slots = self.slots(jobs)
         n = min(len(slots) if slots else self.parallelism(jobs), max(1, len(jobs)))
         if on_start is not None:
             on_start(n)
         outcomes: list[Outcome] = []
+
+        def defer(job: Job, reason: str) -> None:
+            out = Outcome(job.run_id, "deferred", error=reason)
+            outcomes.append(out)
+            on_done(out)
+
+        todo = admitted(jobs, admit, defer)
         if n == 1:  # in-process (the first visible GPU, if the runs ask for one, is the run's cuda)
-            for job in jobs:
+            for job in todo:
                 out = run_job(job, str(results), gpu=slots[0] if slots else None)
                 outcomes.append(out)
                 on_done(out)
@@ -99,7 +110,20 @@ class LocalExecutor:
                 queue.put(gpu)
             pinning = dict(initializer=_pin_gpu, initargs=(queue,))
         with ProcessPoolExecutor(max_workers=n, mp_context=ctx, **pinning) as pool:
-            pending = {pool.submit(run_job, job, str(results)): job for job in jobs}
+            pending: dict = {}
+
+            def submit_next() -> None:  # one job per free worker, so a deadline is asked as each starts
+                for job in todo:
+                    try:
+                        pending[pool.submit(run_job, job, str(results))] = job
+                        return
+                    except BrokenProcessPool as exc:  # a dead pool takes no more jobs: each fails, resumable
+                        out = Outcome(job.run_id, "failed", error=f"worker process died ({exc}); rerun to resume")
+                        outcomes.append(out)
+                        on_done(out)
+
+            for _ in range(n):
+                submit_next()
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
@@ -110,4 +134,5 @@ class LocalExecutor:
                         out = Outcome(job.run_id, "failed", error=f"worker process died ({exc}); rerun to resume")
                     outcomes.append(out)
                     on_done(out)
+                    submit_next()
         return outcomes

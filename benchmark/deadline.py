@@ -1,0 +1,114 @@
+"""A sweep that starts only the runs it can finish before a deadline (``fptbench sweep --deadline``).
+
+A run cut off by the end of a sitting (a session on a time-limited machine, a reservation, a CI job)
+leaves a checkpoint that the next machine never sees: its hours are lost, and long evidence rows (the
+LSTM on Bit Memory takes hours on one core) are the ones most often cut. With a deadline the local
+executor asks before it starts each run whether the run's estimated wall time ends in time; a run that
+would not is *deferred*: not started, nothing written, left for the next sweep, which picks it up like
+any unfinished run. The question is asked when the run would start, not when the sweep starts, so a
+worker that frees up late still gets a short run that fits.
+
+The estimate is the run's steps left times the wall seconds per step (evaluations and set-up
+included) that finished runs of the same configuration recorded (``wall_time_s / steps_trained``;
+this results directory first, then the repository's committed results). A configuration with no
+recorded run cannot be priced and is deferred, saying so: run one without a deadline, or price it with
+``--dry-run --probe-steps``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from .errors import FptError
+from .grid import Job
+from .sweep_cost import SpeedKey, committed_results_dirs, config_speed_key, format_seconds, job_steps_left, speed_key
+
+_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?$")
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+def parse_deadline(text: str, now: datetime) -> datetime:
+    """``HH:MM`` (UTC; the next time the clock shows it) or a duration from now (``90m``, ``2h``, ``1h30m``)."""
+    s = text.strip().lower()
+    clock = _CLOCK.match(s)
+    if clock:
+        h, m = int(clock.group(1)), int(clock.group(2))
+        if h > 23 or m > 59:
+            raise FptError(f"--deadline {text!r}: not a time of day; give HH:MM in UTC (e.g. 17:15) or a duration (90m, 2h)")
+        at = now.astimezone(timezone.utc).replace(hour=h, minute=m, second=0, microsecond=0)
+        return at if at > now else at + timedelta(days=1)
+    dur = _DURATION.match(s)
+    if dur and (dur.group(1) or dur.group(2)):
+        return now + timedelta(hours=int(dur.group(1) or 0), minutes=int(dur.group(2) or 0))
+    raise FptError(f"--deadline {text!r}: give HH:MM in UTC (e.g. 17:15) or a duration from now (90m, 2h, 1h30m)")
+
+
+def deadline_from_now(text: str) -> datetime:
+    """``parse_deadline`` against the clock now (UTC)."""
+    return parse_deadline(text, datetime.now(timezone.utc))
+
+
+def wall_seconds_per_step(dirs: Iterable[Path | str]) -> dict[SpeedKey, float]:
+    """Median wall seconds per trained step (evaluations and set-up included) per configuration, over the
+    finished runs in ``dirs`` that recorded their wall time."""
+    from .results import read_table
+
+    runs = read_table([d for d in dirs if Path(d).is_dir()], "runs")
+    if runs.empty or "wall_time_s" not in runs:
+        return {}
+    runs = runs[runs.status == "finished"].drop_duplicates("run_id")
+    found: dict[SpeedKey, list[float]] = {}
+    for r in runs.itertuples():
+        wall, steps = r.wall_time_s, r.steps_trained
+        if not (isinstance(wall, float) and math.isfinite(wall) and wall > 0 and steps and steps > 0):
+            continue
+        found.setdefault(config_speed_key(r.config), []).append(wall / float(steps))
+    return {k: statistics.median(v) for k, v in found.items()}
+
+
+class Deadline:
+    """Admits a job when ``now + its estimated wall time <= at``; else says why it is deferred."""
+
+    def __init__(self, at: datetime, per_step: dict[SpeedKey, float], results: Path,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.at, self.per_step, self.results, self.clock = at, per_step, results, clock
+
+    @classmethod
+    def for_sweep(cls, text: str, results: Path) -> "Deadline":
+        """The deadline ``--deadline`` names, priced from this results directory, then the committed ones."""
+        per_step = {**wall_seconds_per_step(committed_results_dirs()), **wall_seconds_per_step([results])}
+        return cls(deadline_from_now(text), per_step, results)
+
+    def estimate(self, job: Job) -> float | None:
+        sps = self.per_step.get(speed_key(job.config))
+        return None if sps is None else sps * job_steps_left(job, self.results)
+
+    def admit(self, job: Job) -> str | None:
+        """None to start the job now, else the reason it is deferred (one line)."""
+        left = self.at.timestamp() - self.clock()
+        est = self.estimate(job)
+        when = self.at.strftime("%H:%M UTC")
+        if est is None:
+            return (f"no finished run of this configuration records its wall time, so whether it ends "
+                    f"before {when} is unknown (run one without --deadline, or price it with --dry-run --probe-steps)")
+        if est > left:
+            return (f"estimated {format_seconds(est)} of wall time, {format_seconds(max(0.0, left))} left "
+                    f"before {when}")
+        return None
+
+
+def admitted(jobs: Iterable[Job], admit: Callable[[Job], str | None] | None,
+             on_deferred: Callable[[Job, str], None]) -> Iterator[Job]:
+    """The jobs to start, each asked at the moment it is taken (lazily); the others go to ``on_deferred``."""
+    for job in jobs:
+        reason = admit(job) if admit is not None else None
+        if reason is None:
+            yield job
+        else:
+            on_deferred(job, reason)

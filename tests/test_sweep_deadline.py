@@ -1,0 +1,122 @@
+"""``fptbench sweep --deadline``: a run starts only when its estimated wall time ends before the deadline.
+
+Checked: the deadline's two spellings and the one-line refusal of anything else (before any compute); the
+estimate is steps left x the wall seconds per step that finished runs of the same configuration recorded;
+a run that would not fit, or cannot be priced, is deferred with the reason; admission is asked when a job
+would start (lazily), not once at the sweep's start; a real sweep defers, writes nothing for the deferred
+run and says so in its summary, and a later sweep without the deadline runs it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from benchmark.cli import main
+from benchmark.deadline import Deadline, admitted, parse_deadline, wall_seconds_per_step
+from benchmark.errors import FptError
+from benchmark.grid import expand, load_grid
+from benchmark.sweep_cost import speed_key
+
+NOW = datetime(2026, 12, 2, 16, 0, tzinfo=timezone.utc)
+
+GRID = """
+profile = "ci"
+tasks = ["bit-xor"]
+models = ["full"]
+backbones = ["tiny-gpt2"]
+seeds = [0, 1]
+lrs = [1e-3]
+[budget]
+steps = 10
+eval_every = 5
+eval_batch_size = 256
+"""
+
+
+def test_a_deadline_is_a_time_of_day_in_utc_or_a_duration_from_now():
+    assert parse_deadline("90m", NOW) == NOW + timedelta(minutes=90)
+    assert parse_deadline("1h30m", NOW) == NOW + timedelta(minutes=90)
+    assert parse_deadline("2h", NOW) == NOW + timedelta(hours=2)
+    assert parse_deadline("17:15", NOW) == NOW.replace(hour=17, minute=15)
+    assert parse_deadline("09:00", NOW) == NOW.replace(hour=9) + timedelta(days=1)  # passed today: tomorrow
+    for bad in ("soon", "25:00", "", "m", "1.5h", "-2h"):
+        with pytest.raises(FptError, match="--deadline"):
+            parse_deadline(bad, NOW)
+
+
+@pytest.fixture
+def jobs(tmp_path: Path):
+    path = tmp_path / "g.toml"
+    path.write_text(GRID)
+    return path, expand(load_grid(path))
+
+
+def _clock(t: float):
+    return lambda: t
+
+
+def test_a_run_starts_only_if_its_estimate_ends_before_the_deadline(jobs, tmp_path):
+    _, (job, _) = jobs
+    key = speed_key(job.config)
+    at = NOW + timedelta(seconds=100)
+    fits = Deadline(at, {key: 9.0}, tmp_path, clock=_clock(NOW.timestamp()))  # 10 steps x 9 s = 90 s <= 100 s
+    assert fits.estimate(job) == pytest.approx(90.0) and fits.admit(job) is None
+    late = Deadline(at, {key: 11.0}, tmp_path, clock=_clock(NOW.timestamp()))  # 110 s > 100 s
+    assert "1:50" in late.admit(job) and "1:40 left" in late.admit(job)
+    unknown = Deadline(at, {}, tmp_path, clock=_clock(NOW.timestamp()))
+    assert "no finished run of this configuration" in unknown.admit(job)
+
+
+def test_admission_is_asked_when_each_job_would_start(jobs):
+    _, (first, second) = jobs
+    asked: list[str] = []
+    deferred: list[tuple[str, str]] = []
+
+    def admit(job):
+        asked.append(job.run_id)
+        return "too late" if job is second else None
+
+    it = admitted([first, second], admit, lambda j, why: deferred.append((j.run_id, why)))
+    assert asked == []  # nothing asked before a worker takes a job
+    assert next(it) is first and asked == [first.run_id] and deferred == []
+    assert next(it, None) is None and deferred == [(second.run_id, "too late")]
+
+
+def test_wall_seconds_per_step_reads_finished_runs(jobs, tmp_path):
+    path, (job, _) = jobs
+    out = tmp_path / "r"
+    assert main(["sweep", "--grid", str(path), "--results", str(out), "--no-progress"]) == 0
+    per_step = wall_seconds_per_step([out])
+    assert set(per_step) == {speed_key(job.config)} and per_step[speed_key(job.config)] > 0
+
+
+def test_a_sweep_defers_what_would_not_fit_and_a_later_sweep_runs_it(jobs, tmp_path, capsys):
+    path, (first, second) = jobs
+    out = tmp_path / "r"
+    one = tmp_path / "one.toml"
+    one.write_text(GRID.replace("seeds = [0, 1]", "seeds = [0]"))  # seed 0 runs first: it records the speed
+    assert main(["sweep", "--grid", str(one), "--results", str(out), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["sweep", "--grid", str(path), "--results", str(out), "--no-progress", "--deadline", "0m"]) == 0
+    text = capsys.readouterr().out
+    assert f"{second.run_id}: deferred (estimated" in text and "1 deferred" in text
+    assert not (out / "runs" / f"{second.run_id}.parquet").exists()
+    ledger = [json.loads(x) for x in (out / "sweep-log.jsonl").read_text().splitlines()]
+    assert all(r["status"] != "deferred" for r in ledger)  # the ledger lists what ran
+    assert main(["sweep", "--grid", str(path), "--results", str(out), "--no-progress", "--deadline", "10h"]) == 0
+    assert (out / "runs" / f"{second.run_id}.parquet").exists()
+
+
+def test_bad_deadlines_are_refused_before_anything_runs(jobs, tmp_path, capsys):
+    path, _ = jobs
+    out = tmp_path / "r"
+    assert main(["sweep", "--grid", str(path), "--results", str(out), "--deadline", "soon"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--deadline 'soon'" in err[0] and "HH:MM" in err[0]
+    assert main(["sweep", "--grid", str(path), "--results", str(out), "--deadline", "2h", "--executor", "ray"]) != 0
+    assert "local executor" in capsys.readouterr().err
+    assert not out.exists()
