@@ -10,7 +10,8 @@ worker that frees up late still gets a short run that fits.
 
 The estimate is the run's steps left times the wall seconds per step (evaluations and set-up
 included) that finished runs of the same configuration recorded (``wall_time_s / steps_trained``;
-this results directory first, then the repository's committed results). A configuration with no
+this results directory first, then the repository's committed results), replaced by the sweep's own
+measurement once a run of that configuration finishes in it: records may come from another machine. A configuration with no
 recorded run cannot be priced and is deferred, saying so: run one without a deadline, or price it with
 ``--dry-run --probe-steps``.
 """
@@ -84,6 +85,12 @@ class Deadline:
         """The deadline ``--deadline`` names, priced from this results directory, then the committed ones."""
         per_step = {**wall_seconds_per_step(committed_results_dirs()), **wall_seconds_per_step([results])}
         return cls(deadline_from_now(text), per_step, results)
+
+    def observe(self, job: Job, seconds: float, steps: int) -> None:
+        """A run of this sitting finished: its configuration is priced from it from now on (this machine,
+        now), not from records that another machine may have made."""
+        if steps > 0 and seconds > 0:
+            self.per_step[speed_key(job.config)] = seconds / steps
 
     def estimate(self, job: Job) -> float | None:
         sps = self.per_step.get(speed_key(job.config))

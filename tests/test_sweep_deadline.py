@@ -120,3 +120,21 @@ def test_bad_deadlines_are_refused_before_anything_runs(jobs, tmp_path, capsys):
     assert main(["sweep", "--grid", str(path), "--results", str(out), "--deadline", "2h", "--executor", "ray"]) != 0
     assert "local executor" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_finished_run_of_this_sitting_reprices_its_configuration(jobs, tmp_path):
+    _, (first, second) = jobs
+    key = speed_key(first.config)
+    records = Deadline(NOW + timedelta(seconds=100), {key: 1.0}, tmp_path, clock=_clock(NOW.timestamp()))
+    assert records.admit(second) is None  # 10 steps x 1 s from records (another machine, maybe)
+    records.observe(first, seconds=500.0, steps=10)  # this machine: 50 s per step
+    assert records.estimate(second) == pytest.approx(500.0) and "8:20" in records.admit(second)
+
+
+def test_the_sweep_reports_each_finished_run_to_its_deadline(jobs, tmp_path, monkeypatch):
+    path, (first, second) = jobs
+    seen: list[tuple[str, float, int]] = []
+    monkeypatch.setattr(Deadline, "observe", lambda self, job, seconds, steps: seen.append((job.run_id, seconds, steps)))
+    monkeypatch.setattr(Deadline, "admit", lambda self, job: None)
+    assert main(["sweep", "--grid", str(path), "--results", str(tmp_path / "r"), "--no-progress", "--deadline", "1h"]) == 0
+    assert [s[0] for s in seen] == [first.run_id, second.run_id] and all(s[1] > 0 and s[2] == 10 for s in seen)

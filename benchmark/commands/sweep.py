@@ -389,12 +389,15 @@ def cmd_sweep(a: argparse.Namespace) -> int:
             # a deferred job never ran, so the ledger (what ran where) does not list it
             append_ledger(results, title, executor_name, out)
         view.done(out)
+        if deadline is not None and out.run_id in by_id:  # priced from this sitting's own measurement from now on
+            deadline.observe(by_id[out.run_id], out.seconds, out.steps)
 
-    admit = None
+    deadline, by_id = None, {j.run_id: j for j in todo}
     if deadline_text is not None:
         from ..deadline import Deadline
 
-        admit = Deadline.for_sweep(deadline_text, results).admit
+        deadline = Deadline.for_sweep(deadline_text, results)
+    admit = deadline.admit if deadline is not None else None
     try:
         outcomes = (executor.run(todo, results, on_done, on_start, admit=admit) if admit else
                     executor.run(todo, results, on_done, on_start)) if todo else []
