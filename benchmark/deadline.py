@@ -110,6 +110,27 @@ class Deadline:
         return None
 
 
+def preview(deadline: Deadline, jobs: list[Job], workers: int) -> list[tuple[Job, float | None, str | None]]:
+    """What a sweep with this deadline would do, in order: (job, estimated end as epoch seconds, or None
+    when deferred, and the reason). Each job goes to the worker that frees up first, as the executor does."""
+    free = [deadline.clock()] * max(1, workers)
+    out: list[tuple[Job, float | None, str | None]] = []
+    for job in jobs:
+        i = min(range(len(free)), key=free.__getitem__)
+        clock = deadline.clock
+        deadline.clock = lambda t=free[i]: t  # ask as if at the moment that worker frees up
+        try:
+            reason = deadline.admit(job)
+        finally:
+            deadline.clock = clock
+        if reason is None:
+            free[i] += deadline.estimate(job) or 0.0
+            out.append((job, free[i], None))
+        else:
+            out.append((job, None, reason))
+    return out
+
+
 def admitted(jobs: Iterable[Job], admit: Callable[[Job], str | None] | None,
              on_deferred: Callable[[Job, str], None]) -> Iterator[Job]:
     """The jobs to start, each asked at the moment it is taken (lazily); the others go to ``on_deferred``."""

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.cli import main
-from benchmark.deadline import Deadline, admitted, parse_deadline, wall_seconds_per_step
+from benchmark.deadline import Deadline, admitted, parse_deadline, preview, wall_seconds_per_step
 from benchmark.errors import FptError
 from benchmark.grid import expand, load_grid
 from benchmark.sweep_cost import speed_key
@@ -138,3 +138,26 @@ def test_the_sweep_reports_each_finished_run_to_its_deadline(jobs, tmp_path, mon
     monkeypatch.setattr(Deadline, "admit", lambda self, job: None)
     assert main(["sweep", "--grid", str(path), "--results", str(tmp_path / "r"), "--no-progress", "--deadline", "1h"]) == 0
     assert [s[0] for s in seen] == [first.run_id, second.run_id] and all(s[1] > 0 and s[2] == 10 for s in seen)
+
+
+def test_the_preview_gives_each_run_to_the_worker_that_frees_up_first(jobs, tmp_path):
+    _, (first, second) = jobs
+    d = Deadline(NOW + timedelta(seconds=100), {speed_key(first.config): 6.0}, tmp_path, clock=_clock(NOW.timestamp()))
+    one = preview(d, [first, second], workers=1)  # 60 s each: the second would end at 120 s
+    assert one[0][1] == pytest.approx(NOW.timestamp() + 60) and one[1][1] is None and "left" in one[1][2]
+    two = preview(d, [first, second], workers=2)  # side by side: both end at 60 s
+    assert [end for _, end, _ in two] == [pytest.approx(NOW.timestamp() + 60)] * 2
+    assert d.clock() == NOW.timestamp()  # the preview leaves the deadline's clock as it was
+
+
+def test_a_dry_run_with_a_deadline_says_what_it_would_defer(jobs, tmp_path, capsys):
+    path, (first, second) = jobs
+    out = tmp_path / "r"
+    one = tmp_path / "one.toml"
+    one.write_text(GRID.replace("seeds = [0, 1]", "seeds = [0]"))
+    assert main(["sweep", "--grid", str(one), "--results", str(out), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["sweep", "--grid", str(path), "--results", str(out), "--dry-run", "--deadline", "0m"]) == 0
+    text = capsys.readouterr().out
+    assert "0 of the 1 runs left would start" in text and f"deferred {second.run_id}: estimated" in text
+    assert not (out / "runs" / f"{second.run_id}.parquet").exists()

@@ -127,7 +127,7 @@ def job_state(job: Job, results: Path) -> str:
 
 # -- dry run -------------------------------------------------------------------------------------
 def dry_run(title: str, jobs: list[Job], results: Path, parallelism: int, probe_steps: int, as_json: bool = False,
-            gpu_lines: list[str] | None = None) -> int:
+            gpu_lines: list[str] | None = None, deadline_text: str | None = None) -> int:
     from ..sweep_cost import format_seconds, job_steps_left, probe_speed, recorded_speeds, speed_key, speeds_from_results
 
     states = {j.run_id: job_state(j, results) for j in jobs}
@@ -168,7 +168,23 @@ def dry_run(title: str, jobs: list[Job], results: Path, parallelism: int, probe_
     if gpu_lines:
         print()
         print("\n".join(gpu_lines))
+    if deadline_text is not None:
+        print("\n".join(deadline_lines(deadline_text, todo, results, parallelism)))
     return 0
+
+
+def deadline_lines(text: str, todo: list[Job], results: Path, parallelism: int) -> list[str]:
+    """What ``--deadline`` would start and defer, priced as the sweep would price it (benchmark/deadline.py)."""
+    from ..deadline import Deadline, preview
+
+    d = Deadline.for_sweep(text, results)
+    plan = preview(d, todo, parallelism)
+    ends = [end for _, end, _ in plan if end is not None]
+    last = time.strftime("%H:%M UTC", time.gmtime(max(ends))) if ends else "-"
+    lines = [f"\nwith --deadline {d.at.strftime('%H:%M UTC')} and {parallelism} at once: {len(ends)} of the {len(todo)} "
+             f"runs left would start (the last ending about {last}), {len(plan) - len(ends)} deferred"]
+    lines += [f"  deferred {job.run_id}: {why}" for job, end, why in plan if end is None][:20]
+    return lines
 
 
 def _dry_run_json(title: str, jobs: list[Job], states: dict, todo: list[Job], results: Path, parallelism: int,
@@ -360,7 +376,7 @@ def cmd_sweep(a: argparse.Namespace) -> int:
             if not cuda_available():
                 probe = 0  # a CUDA probe cannot run here; the GPU-hours use measured or stated speeds
         par = workers or (executor.parallelism(jobs) if executor_name == "local" and grid_spec and gpu_lines is None else 1)
-        return dry_run(title, jobs, results, par, probe, getattr(a, "json", False), gpu_lines)
+        return dry_run(title, jobs, results, par, probe, getattr(a, "json", False), gpu_lines, deadline_text)
     where = "this machine" if executor_name == "local" else f"the Ray cluster{' at ' + a.address if getattr(a, 'address', None) else ''}"
     try:
         jobs, placed = place(jobs, request, executor.gpus_available(jobs), where)
