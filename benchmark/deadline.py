@@ -12,8 +12,9 @@ The estimate is the run's steps left times the wall seconds per step (evaluation
 included) that finished runs of the same configuration recorded (``wall_time_s / steps_trained``;
 this results directory first, then the repository's committed results), replaced by the sweep's own
 measurement once a run of that configuration finishes in it: records may come from another machine. A configuration with no
-recorded run cannot be priced and is deferred, saying so: run one without a deadline, or price it with
-``--dry-run --probe-steps``.
+recorded run is priced by a probe of a few training steps through the real trainer (once per
+configuration), its evaluations added at a third of a training example per evaluated example
+(``sweep_cost.EVAL_COST``); one the probe cannot price is deferred, saying why.
 """
 
 from __future__ import annotations
@@ -77,14 +78,15 @@ class Deadline:
     """Admits a job when ``now + its estimated wall time <= at``; else says why it is deferred."""
 
     def __init__(self, at: datetime, per_step: dict[SpeedKey, float], results: Path,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.at, self.per_step, self.results, self.clock = at, per_step, results, clock
+                 clock: Callable[[], float] = time.time, probe: Callable[[Job], float | None] | None = None) -> None:
+        self.at, self.per_step, self.results, self.clock, self.probe = at, per_step, results, clock, probe
+        self.probed: set[SpeedKey] = set()
 
     @classmethod
     def for_sweep(cls, text: str, results: Path) -> "Deadline":
         """The deadline ``--deadline`` names, priced from this results directory, then the committed ones."""
         per_step = {**wall_seconds_per_step(committed_results_dirs()), **wall_seconds_per_step([results])}
-        return cls(deadline_from_now(text), per_step, results)
+        return cls(deadline_from_now(text), per_step, results, probe=probed_seconds_per_step)
 
     def observe(self, job: Job, seconds: float, steps: int) -> None:
         """A run of this sitting finished: its configuration is priced from it from now on (this machine,
@@ -93,7 +95,13 @@ class Deadline:
             self.per_step[speed_key(job.config)] = seconds / steps
 
     def estimate(self, job: Job) -> float | None:
-        sps = self.per_step.get(speed_key(job.config))
+        key = speed_key(job.config)
+        if key not in self.per_step and self.probe is not None and key not in self.probed:
+            self.probed.add(key)  # once per configuration, priced or not
+            sps = self.probe(job)
+            if sps is not None:
+                self.per_step[key] = sps
+        sps = self.per_step.get(key)
         return None if sps is None else sps * job_steps_left(job, self.results)
 
     def admit(self, job: Job) -> str | None:
@@ -102,12 +110,30 @@ class Deadline:
         est = self.estimate(job)
         when = self.at.strftime("%H:%M UTC")
         if est is None:
-            return (f"no finished run of this configuration records its wall time, so whether it ends "
-                    f"before {when} is unknown (run one without --deadline, or price it with --dry-run --probe-steps)")
+            return (f"no finished run of this configuration records its wall time and a probe could not price it, "
+                    f"so whether it ends before {when} is unknown (run one without --deadline)")
         if est > left:
             return (f"estimated {format_seconds(est)} of wall time, {format_seconds(max(0.0, left))} left "
                     f"before {when}")
         return None
+
+
+def probed_seconds_per_step(job: Job, steps: int = 6) -> float | None:
+    """Wall seconds per step from a probe of ``steps`` training steps, with the run's evaluations priced at
+    ``EVAL_COST`` of a trained example per evaluated one (the val split every ``eval_every`` steps, the test
+    split once); None when the probe fails."""
+    from .sweep_cost import EVAL_COST, probe_speed
+    from .task import get_task
+
+    speed = probe_speed(job, steps)
+    if not speed.steps_per_s:
+        return None
+    b = job.config.budget
+    splits = get_task(job.config.task).spec.splits
+    evals = b.steps // b.eval_every + (1 if b.eval_at_start else 0)
+    examples = evals * splits["val"].size + splits["test"].size
+    train = b.steps / speed.steps_per_s
+    return (train + examples * EVAL_COST / b.batch_size / speed.steps_per_s) / b.steps
 
 
 def preview(deadline: Deadline, jobs: list[Job], workers: int) -> list[tuple[Job, float | None, str | None]]:

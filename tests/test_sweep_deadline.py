@@ -161,3 +161,42 @@ def test_a_dry_run_with_a_deadline_says_what_it_would_defer(jobs, tmp_path, caps
     text = capsys.readouterr().out
     assert "0 of the 1 runs left would start" in text and f"deferred {second.run_id}: estimated" in text
     assert not (out / "runs" / f"{second.run_id}.parquet").exists()
+
+
+def test_a_configuration_never_run_is_priced_by_one_probe(jobs, tmp_path):
+    _, (first, second) = jobs
+    calls: list[str] = []
+
+    def probe(job):
+        calls.append(job.run_id)
+        return 2.0
+
+    d = Deadline(NOW + timedelta(seconds=100), {}, tmp_path, clock=_clock(NOW.timestamp()), probe=probe)
+    assert d.estimate(first) == pytest.approx(20.0) and d.admit(second) is None
+    assert calls == [first.run_id]  # one probe per configuration (both seeds share it)
+    calls.clear()
+
+    def failing_probe(job):
+        calls.append(job.run_id)
+
+    failing = Deadline(NOW + timedelta(seconds=100), {}, tmp_path, clock=_clock(NOW.timestamp()), probe=failing_probe)
+    assert "a probe could not price it" in failing.admit(first) and "a probe could not price it" in failing.admit(second)
+    assert calls == [first.run_id]  # a configuration the probe cannot price is not probed again per run
+
+
+def test_the_sweeps_deadline_probes_what_no_record_prices(tmp_path):
+    from benchmark.deadline import probed_seconds_per_step
+
+    assert Deadline.for_sweep("2h", tmp_path / "r").probe is probed_seconds_per_step
+
+
+def test_a_probe_prices_the_evaluations_too(jobs, monkeypatch):
+    from benchmark import sweep_cost
+    from benchmark.deadline import probed_seconds_per_step
+    from benchmark.sweep_cost import Speed
+
+    _, (job, _) = jobs
+    monkeypatch.setattr(sweep_cost, "probe_speed", lambda j, steps=6: Speed(10.0, "probe (6 steps)"))
+    assert probed_seconds_per_step(job) > 1 / 10.0  # 0.1 s per training step, plus its share of the evaluations
+    monkeypatch.setattr(sweep_cost, "probe_speed", lambda j, steps=6: Speed(None, "unknown: probe failed"))
+    assert probed_seconds_per_step(job) is None
