@@ -20,21 +20,13 @@ from benchmark.deadline import Deadline, admitted, parse_deadline, preview, wall
 from benchmark.errors import FptError
 from benchmark.grid import expand, load_grid
 from benchmark.sweep_cost import speed_key
+from test_grid import GRID as BASE_GRID
 
 NOW = datetime(2026, 12, 2, 16, 0, tzinfo=timezone.utc)
 
-GRID = """
-profile = "ci"
-tasks = ["bit-xor"]
-models = ["full"]
-backbones = ["tiny-gpt2"]
-seeds = [0, 1]
-lrs = [1e-3]
-[budget]
-steps = 10
-eval_every = 5
-eval_batch_size = 256
-"""
+# test_grid's one-lr grid, with two seeds: one configuration, two runs
+GRID = BASE_GRID.replace("seeds = [0]", "seeds = [0, 1]").replace("lrs = [1e-3, 1e-2]", "lrs = [1e-3]")
+assert "seeds = [0, 1]" in GRID and "lrs = [1e-3]" in GRID
 
 
 def test_a_deadline_is_a_time_of_day_in_utc_or_a_duration_from_now():
