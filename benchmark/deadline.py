@@ -19,7 +19,6 @@ configuration), its evaluations added at a third of a training example per evalu
 
 from __future__ import annotations
 
-import math
 import re
 import statistics
 import time
@@ -29,7 +28,7 @@ from typing import Callable, Iterable, Iterator
 
 from .errors import FptError
 from .grid import Job
-from .sweep_cost import SpeedKey, committed_results_dirs, config_speed_key, format_seconds, job_steps_left, speed_key
+from .sweep_cost import SpeedKey, committed_results_dirs, format_seconds, job_steps_left, per_configuration, speed_key
 
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?$")
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
@@ -59,19 +58,11 @@ def deadline_from_now(text: str) -> datetime:
 def wall_seconds_per_step(dirs: Iterable[Path | str]) -> dict[SpeedKey, float]:
     """Median wall seconds per trained step (evaluations and set-up included) per configuration, over the
     finished runs in ``dirs`` that recorded their wall time."""
-    from .results import read_table
+    def per_step(r) -> float | None:
+        wall, steps = getattr(r, "wall_time_s", None), r.steps_trained
+        return wall / float(steps) if isinstance(wall, float) and steps and steps > 0 else None
 
-    runs = read_table([d for d in dirs if Path(d).is_dir()], "runs")
-    if runs.empty or "wall_time_s" not in runs:
-        return {}
-    runs = runs[runs.status == "finished"].drop_duplicates("run_id")
-    found: dict[SpeedKey, list[float]] = {}
-    for r in runs.itertuples():
-        wall, steps = r.wall_time_s, r.steps_trained
-        if not (isinstance(wall, float) and math.isfinite(wall) and wall > 0 and steps and steps > 0):
-            continue
-        found.setdefault(config_speed_key(r.config), []).append(wall / float(steps))
-    return {k: statistics.median(v) for k, v in found.items()}
+    return {k: statistics.median(v) for k, v in per_configuration(dirs, per_step).items()}
 
 
 class Deadline:
@@ -106,23 +97,26 @@ class Deadline:
 
     def admit(self, job: Job) -> str | None:
         """None to start the job now, else the reason it is deferred (one line)."""
-        left = self.at.timestamp() - self.clock()
+        return self.decide(job, self.clock())[0]
+
+    def decide(self, job: Job, now: float) -> tuple[str | None, float | None]:
+        """(reason it is deferred or None, its estimate) for ``job`` starting at ``now`` (epoch seconds)."""
+        left = self.at.timestamp() - now
         est = self.estimate(job)
         when = self.at.strftime("%H:%M UTC")
         if est is None:
             return (f"no finished run of this configuration records its wall time and a probe could not price it, "
-                    f"so whether it ends before {when} is unknown (run one without --deadline)")
+                    f"so whether it ends before {when} is unknown (run one without --deadline)"), None
         if est > left:
-            return (f"estimated {format_seconds(est)} of wall time, {format_seconds(max(0.0, left))} left "
-                    f"before {when}")
-        return None
+            return f"estimated {format_seconds(est)} of wall time, {format_seconds(max(0.0, left))} left before {when}", est
+        return None, est
 
 
 def probed_seconds_per_step(job: Job, steps: int = 6) -> float | None:
     """Wall seconds per step from a probe of ``steps`` training steps, with the run's evaluations priced at
     ``EVAL_COST`` of a trained example per evaluated one (the val split every ``eval_every`` steps, the test
     split once); None when the probe fails."""
-    from .sweep_cost import EVAL_COST, probe_speed
+    from .sweep_cost import eval_seconds, evaluated_examples, probe_speed
     from .task import get_task
 
     speed = probe_speed(job, steps)
@@ -130,10 +124,8 @@ def probed_seconds_per_step(job: Job, steps: int = 6) -> float | None:
         return None
     b = job.config.budget
     splits = get_task(job.config.task).spec.splits
-    evals = b.steps // b.eval_every + (1 if b.eval_at_start else 0)
-    examples = evals * splits["val"].size + splits["test"].size
-    train = b.steps / speed.steps_per_s
-    return (train + examples * EVAL_COST / b.batch_size / speed.steps_per_s) / b.steps
+    examples = evaluated_examples(b, b.steps, splits["val"].size, splits["test"].size)
+    return (b.steps / speed.steps_per_s + eval_seconds(examples, b.batch_size, speed.steps_per_s)) / b.steps
 
 
 def preview(deadline: Deadline, jobs: list[Job], workers: int) -> list[tuple[Job, float | None, str | None]]:
@@ -143,14 +135,9 @@ def preview(deadline: Deadline, jobs: list[Job], workers: int) -> list[tuple[Job
     out: list[tuple[Job, float | None, str | None]] = []
     for job in jobs:
         i = min(range(len(free)), key=free.__getitem__)
-        clock = deadline.clock
-        deadline.clock = lambda t=free[i]: t  # ask as if at the moment that worker frees up
-        try:
-            reason = deadline.admit(job)
-        finally:
-            deadline.clock = clock
+        reason, est = deadline.decide(job, free[i])  # asked at the moment that worker frees up
         if reason is None:
-            free[i] += deadline.estimate(job) or 0.0
+            free[i] += est or 0.0
             out.append((job, free[i], None))
         else:
             out.append((job, None, reason))

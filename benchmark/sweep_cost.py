@@ -18,7 +18,7 @@ import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Callable, Iterable
 
 from .grid import Job
 
@@ -45,8 +45,9 @@ def config_speed_key(config_json: str) -> SpeedKey:
             int(c.get("budget", {}).get("batch_size", Budget().batch_size)), c.get("device", "auto"))
 
 
-def speeds_from_results(dirs: Iterable[Path | str]) -> dict[SpeedKey, Speed]:
-    """Median measured steps/s per configuration over the finished runs in ``dirs``."""
+def per_configuration(dirs: Iterable[Path | str], value: Callable[[Any], float | None]) -> dict[SpeedKey, list[float]]:
+    """``value(run)`` of every finished run in ``dirs`` (one row per run), grouped by ``speed_key``; runs
+    for which it is None, not finite or not positive are left out."""
     from .results import read_table
 
     runs = read_table([d for d in dirs if Path(d).is_dir()], "runs")
@@ -55,9 +56,15 @@ def speeds_from_results(dirs: Iterable[Path | str]) -> dict[SpeedKey, Speed]:
     runs = runs[(runs.status == "finished")].drop_duplicates("run_id")
     found: dict[SpeedKey, list[float]] = {}
     for r in runs.itertuples():
-        if not (isinstance(r.steps_per_s, float) and math.isfinite(r.steps_per_s) and r.steps_per_s > 0):
-            continue
-        found.setdefault(config_speed_key(r.config), []).append(float(r.steps_per_s))
+        v = value(r)
+        if isinstance(v, float) and math.isfinite(v) and v > 0:
+            found.setdefault(config_speed_key(r.config), []).append(v)
+    return found
+
+
+def speeds_from_results(dirs: Iterable[Path | str]) -> dict[SpeedKey, Speed]:
+    """Median measured steps/s per configuration over the finished runs in ``dirs``."""
+    found = per_configuration(dirs, lambda r: r.steps_per_s)
     return {k: Speed(statistics.median(v), f"results ({len(v)} runs)") for k, v in found.items()}
 
 
@@ -154,11 +161,19 @@ class Planned:
     key: SpeedKey | None = None  # the measured-speed key, where the run could be configured here
 
 
-def eval_examples(p: Planned) -> int:
+def evaluated_examples(budget, steps_left: int, val_size: int, test_size: int) -> int:
     """Examples evaluated by the rest of a run: a full validation split per evaluation, the test split once."""
-    b = p.budget
-    evals = p.steps_left // b.eval_every + (1 if b.eval_at_start and p.steps_left == b.steps else 0)
-    return evals * p.val_size + p.test_size
+    evals = steps_left // budget.eval_every + (1 if budget.eval_at_start and steps_left == budget.steps else 0)
+    return evals * val_size + test_size
+
+
+def eval_examples(p: Planned) -> int:
+    return evaluated_examples(p.budget, p.steps_left, p.val_size, p.test_size)
+
+
+def eval_seconds(examples: int, batch_size: int, steps_per_s: float) -> float:
+    """Evaluation time priced at ``EVAL_COST`` of a trained example per evaluated example."""
+    return examples * EVAL_COST / batch_size / steps_per_s
 
 
 def plan_profile(profile: str, device: str, num_gpus: float, jobs: list[Job], results: Path) -> list[Planned]:
@@ -230,7 +245,7 @@ def gpu_hours(planned: list[Planned], profile: str, measured: dict[SpeedKey, Spe
         sources.setdefault(f"{who} on {device_type(p.device)}: {rate:g} steps/s", src)
         gpus = p.num_gpus or 1.0
         train_h = p.steps_left / rate / 3600 * gpus
-        eval_h = eval_examples(p) * EVAL_COST / p.budget.batch_size / rate / 3600 * gpus
+        eval_h = eval_seconds(eval_examples(p), p.budget.batch_size, rate) / 3600 * gpus
         row = per_task.setdefault(p.task, [0, 0, 0.0, 0.0])
         row[0] += 1
         row[1] += p.steps_left

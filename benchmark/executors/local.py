@@ -39,6 +39,11 @@ def gpu_slots(gpus: list[str], per_gpu: int) -> list[str]:
     return [g for _ in range(per_gpu) for g in gpus]
 
 
+def _died(job: Job, exc: BaseException) -> Outcome:
+    """The outcome of a job whose pool process died: failed, resumable from its checkpoint."""
+    return Outcome(job.run_id, "failed", error=f"worker process died ({exc}); rerun to resume")
+
+
 class LocalExecutor:
     name = "local"
 
@@ -118,7 +123,7 @@ class LocalExecutor:
                         pending[pool.submit(run_job, job, str(results))] = job
                         return
                     except BrokenProcessPool as exc:  # a dead pool takes no more jobs: each fails, resumable
-                        out = Outcome(job.run_id, "failed", error=f"worker process died ({exc}); rerun to resume")
+                        out = _died(job, exc)
                         outcomes.append(out)
                         on_done(out)
 
@@ -131,7 +136,7 @@ class LocalExecutor:
                     try:
                         out = fut.result()
                     except BrokenProcessPool as exc:
-                        out = Outcome(job.run_id, "failed", error=f"worker process died ({exc}); rerun to resume")
+                        out = _died(job, exc)
                     outcomes.append(out)
                     on_done(out)
                     submit_next()
