@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+from contextlib import contextmanager
 from importlib.metadata import entry_points
 from typing import Callable, Generic, Iterator, TypeVar
 
@@ -102,6 +103,16 @@ class Registry(Generic[T]):
         if name in self._items and self._items[name] is not obj:
             raise FptError(f"{self.kind} '{name}' is registered twice ({self._items[name]!r} and {obj!r}); rename one")
         self._items[name] = obj
+
+    @contextmanager
+    def temporarily(self, name: str, obj: T) -> Iterator[T]:
+        """``obj`` registered as ``name`` inside the block only: a test's throwaway plugin must not change
+        what every later caller lists (``names()`` feeds the command line's choices)."""
+        self.add(name, obj)
+        try:
+            yield obj
+        finally:
+            self._items.pop(name, None)
 
     def _load(self) -> None:
         if self._loaded:

@@ -142,3 +142,16 @@ def test_gate_settings_are_a_typed_registry_filled_by_the_profiles() -> None:
     assert gates_for("no-such-profile") == {}
     with pytest.raises(FptError, match="not a builtins.dict"):
         GATES.add("zz", [])
+
+
+def test_a_temporary_entry_is_gone_after_its_block_and_still_refuses_a_clash():
+    reg: Registry[object] = Registry("thing", "fptbench.no-such-group")
+    keep = object()
+    reg.add("kept", keep)
+    with reg.temporarily("tmp", object()):
+        assert reg.names() == ["kept", "tmp"]
+    assert reg.names() == ["kept"]  # what the command line lists afterwards
+    with pytest.raises(FptError, match="registered twice"):
+        with reg.temporarily("kept", object()):
+            pass
+    assert reg.get("kept") is keep

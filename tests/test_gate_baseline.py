@@ -11,19 +11,19 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.gate.reference import load_runs
-from benchmark.profiles import PROFILES, Budget, Profile, SuiteEntry, register_profile
+from benchmark.profiles import PROFILES, Budget, Profile, SuiteEntry
 
 PROFILE = "test-gate-tiny"
 
 
 @pytest.fixture(scope="module", autouse=True)
 def tiny_profile():
-    if PROFILE not in PROFILES:
-        register_profile(Profile(
-            name=PROFILE, description="two 12-step runs for the baseline-update tests",
-            base=Budget(steps=12, batch_size=8, lr=3e-3, eval_every=6, eval_batch_size=1000, checkpoint_every=1000),
-            suite=(SuiteEntry("bit-xor", "full", "tiny-gpt2", (0, 1)),),
-        ))
+    with PROFILES.temporarily(PROFILE, Profile(
+        name=PROFILE, description="two 12-step runs for the baseline-update tests",
+        base=Budget(steps=12, batch_size=8, lr=3e-3, eval_every=6, eval_batch_size=1000, checkpoint_every=1000),
+        suite=(SuiteEntry("bit-xor", "full", "tiny-gpt2", (0, 1)),),
+    )):
+        yield
 
 
 def _files(ref: Path) -> set[str]:

@@ -165,28 +165,28 @@ max_steps = 3
 @pytest.mark.slow
 def test_ray_head_with_fake_gpus_gives_each_run_its_own_gpu(tmp_path: Path, capsys) -> None:
     ray = pytest.importorskip("ray", reason="ray is not installed (`pip install '.[ray]'`)")
-    from benchmark.profiles import PROFILES, Budget, Profile, SuiteEntry, register_profile
+    from benchmark.profiles import PROFILES, Budget, Profile, SuiteEntry
 
-    if "gpu-sched-test" not in PROFILES.names():
-        register_profile(Profile("gpu-sched-test", "tiny suite for the GPU scheduling test", Budget(steps=3),
-                                 suite=(SuiteEntry("bit-xor", "full", "tiny-gpt2", (0, 1)),)))
+    profile = Profile("gpu-sched-test", "tiny suite for the GPU scheduling test", Budget(steps=3),
+                      suite=(SuiteEntry("bit-xor", "full", "tiny-gpt2", (0, 1)),))
     grid_file = tmp_path / "g.toml"
     grid_file.write_text(GRID)
     ray_tmp = tempfile.mkdtemp(prefix="fptgpu", dir="/tmp")
     ray.init(address="local", num_cpus=2, num_gpus=2, include_dashboard=False, log_to_driver=False,
              _node_ip_address="127.0.0.1", _temp_dir=ray_tmp, configure_logging=False)
-    try:
-        # a grid without [resources] and device auto: the cluster has GPUs, so every run asks for one
-        code = main(["sweep", "--grid", str(grid_file), "--executor", "ray", "--retries", "0",
-                     "--results", str(tmp_path / "grid"), "--no-progress"])
-        grid_out = capsys.readouterr().out
-        # a profile's suite likewise (profile jobs used to get 0 GPUs, i.e. an empty CUDA_VISIBLE_DEVICES)
-        code2 = main(["sweep", "--profile", "gpu-sched-test", "--executor", "ray", "--retries", "0",
-                      "--results", str(tmp_path / "profile"), "--no-progress"])
-        prof_out = capsys.readouterr().out
-    finally:
-        ray.shutdown()
-        shutil.rmtree(ray_tmp, ignore_errors=True)
+    with PROFILES.temporarily(profile.name, profile):  # not left registered for later tests
+        try:
+            # a grid without [resources] and device auto: the cluster has GPUs, so every run asks for one
+            code = main(["sweep", "--grid", str(grid_file), "--executor", "ray", "--retries", "0",
+                         "--results", str(tmp_path / "grid"), "--no-progress"])
+            grid_out = capsys.readouterr().out
+            # a profile's suite likewise (profile jobs used to get 0 GPUs, i.e. an empty CUDA_VISIBLE_DEVICES)
+            code2 = main(["sweep", "--profile", "gpu-sched-test", "--executor", "ray", "--retries", "0",
+                          "--results", str(tmp_path / "profile"), "--no-progress"])
+            prof_out = capsys.readouterr().out
+        finally:
+            ray.shutdown()
+            shutil.rmtree(ray_tmp, ignore_errors=True)
     real = torch.cuda.is_available()
     assert real or (code == 1 and code2 == 1)  # no real CUDA here: each run fails loudly on its GPU
     ledger = [json.loads(x) for x in (tmp_path / "grid" / "sweep-log.jsonl").read_text().splitlines()]

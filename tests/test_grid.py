@@ -148,14 +148,13 @@ def test_process_pool_gives_the_same_numbers_as_one_worker(grid_file: Path, tmp_
 
 def test_gate_calls_cmd_sweep_from_core(tmp_path: Path) -> None:
     from benchmark.commands.core import cmd_sweep
-    from benchmark.profiles import PROFILES, Budget, Profile, SuiteEntry, register_profile
+    from benchmark.profiles import PROFILES, Budget, Profile, SuiteEntry
 
     name = "h5-sweep-compat"
-    if name not in PROFILES.names():
-        register_profile(Profile(name, "test only", Budget(steps=5, eval_every=5, eval_batch_size=256),
-                                 suite=(SuiteEntry("bit-xor", "full", "tiny-gpt2", (0,)),)))
     out = tmp_path / "gate"
-    assert cmd_sweep(argparse.Namespace(profile=name, results=str(out), device="auto", no_progress=True)) == 0
+    with PROFILES.temporarily(name, Profile(name, "test only", Budget(steps=5, eval_every=5, eval_batch_size=256),
+                                            suite=(SuiteEntry("bit-xor", "full", "tiny-gpt2", (0,)),))):
+        assert cmd_sweep(argparse.Namespace(profile=name, results=str(out), device="auto", no_progress=True)) == 0
     assert len(list((out / "runs").glob("*.parquet"))) == 1
     assert not (out / "sweep-log.jsonl").exists()  # a profile sweep leaves its results directory as before
 
