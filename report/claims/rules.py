@@ -32,7 +32,7 @@ from ..cells import seeds_per_precision
 from ..uncertainty import paired_t_interval, t_interval
 from .base import (DECISIVE, EARLY, EQUAL_STEPS, FAILS, FEW_SEEDS, HOLDS, NOT_MEASURED, NOT_TRAINED, OPEN, STRADDLES, TIE,
                    Finding)
-from .evidence import Row
+from .evidence import CEILING, CEILING_MARGIN, Row
 
 MIN_SEEDS = 3
 GAIN, MATCH, REACH, MISS, STEPS = "gain", "match", "reach", "miss", "steps"  # kinds of comparison (the gate's)
@@ -348,6 +348,10 @@ def finding_line(f: Finding) -> str:
     return f"{f.what} on {where} {tail}"
 
 
+def _all_at_ceiling(f: Finding) -> bool:
+    return f.unit == "pts" and bool(f.means) and all(v >= CEILING - CEILING_MARGIN for v in f.means.values())
+
+
 def evidence_line(verdict: str, findings: list[Finding], max_chars: int = 150) -> str:
     """The README's one line: the findings that decide the verdict (or keep it open, blocking reasons
     first), numbers first, as many as fit in ``max_chars``, then how many more the details hold."""
@@ -357,7 +361,8 @@ def evidence_line(verdict: str, findings: list[Finding], max_chars: int = 150) -
     if verdict == FAILS:
         key = [f for f in live if f.verdict == FAILS]
     elif verdict == HOLDS:
-        key = [f for f in live if f.verdict in DECISIVE]
+        # a match with every row at the ceiling (100% vs 100%) shows least of what a claim means: last
+        key = sorted((f for f in live if f.verdict in DECISIVE), key=_all_at_ceiling)
     else:
         opens = [f for f in live if f.verdict == OPEN and not f.tie]
         key = sorted(opens, key=lambda f: f.open_reason == EARLY) + [f for f in live if f.verdict in DECISIVE]
