@@ -152,14 +152,25 @@ def side_by_side(checked: list[tuple[ClaimGroup, list[ClaimResult]]]) -> str:
         for _, results in checked:
             r = results[i]
             text = r.evidence if r.evidence == NO_RUNS else evidence_line(r.verdict, list(r.findings), room)
-            if len(text) > room:  # too long beside another backbone: the verdict's first clause, in words
-                clause = r.reason.split(";")[0]
-                clause = clause if len(clause) <= room + 12 else clause[:room + 12].rsplit(" ", 1)[0] + " ..."
+            if len(text) > room:  # too long beside another backbone: the verdict's clauses that fit, in words
+                clause = _clauses(r.reason, room + 12)
                 cells.append(f"{MARK[r.verdict].split()[0]} {_md_escape(clause)}")
                 continue
             cells.append(f"{MARK[r.verdict]}: {_md_escape(text)}")
         lines.append(f"| {_claim_cell(first)} | " + " | ".join(cells) + f" | {agree.get(first.name, '')} |")
     return "\n".join(lines)
+
+
+def _clauses(reason: str, room: int) -> str:
+    """The leading clauses of a verdict's reason ("holds on X; open on Y (early training)") that fit in
+    ``room``; the first clause cut at a word when even it does not."""
+    parts = [c.strip() for c in reason.split(";")]
+    out = parts[0] if len(parts[0]) <= room else parts[0][:room].rsplit(" ", 1)[0] + " ..."
+    for c in parts[1:]:
+        if len(f"{out}; {c}") > room:
+            break
+        out = f"{out}; {c}"
+    return out
 
 
 def readme_block(checked: list[tuple[ClaimGroup, list[ClaimResult]]], report_link: str | None = None,
@@ -177,7 +188,9 @@ def readme_block(checked: list[tuple[ClaimGroup, list[ClaimResult]]], report_lin
         lines = [head + (f" [Details]({report_link})." if report_link else ""), ""]
         lines += [summary_table(results), ""]
     lines.append("Decisive verdicts need 3 matched seeds, rows that trained and converged, and a 95% t-interval "
-                 "clear of the rule's bound; else *open* with the reason. A stand-in backbone tests the claims on "
+                 "clear of the rule's bound; else *open* with the reason. A claim holds on the tasks whose "
+                 "comparisons decide it; a task still in early training does not block it and is named *open* in "
+                 "its row. A stand-in backbone tests the claims on "
                  "*that* backbone, not on GPT-2.")
     if len(checked) > 1:
         lines[-1] += (" Backbones agree on a claim when both verdicts are decisive and equal; an open or unmeasured "

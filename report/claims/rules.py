@@ -283,9 +283,7 @@ def combine(findings: list[Finding], require_all: bool = False) -> tuple[str, st
     live = [f for f in findings if not f.superseded]
     measured = [f for f in live if f.verdict != NOT_MEASURED]
 
-    def names(fs: list[Finding]) -> str:
-        return ", ".join(dict.fromkeys(f"{f.task} ({f.part})" if f.part else f.task for f in fs))
-
+    names, open_text = _names, _open_text
     missing = names([f for f in live if f.verdict == NOT_MEASURED])
     scope = f"; not measured: {missing}" if missing else ""
     if not measured:
@@ -295,9 +293,6 @@ def combine(findings: list[Finding], require_all: bool = False) -> tuple[str, st
     holds = [f for f in measured if f.verdict == HOLDS]
     ties = [f for f in measured if f.tie]
     opens = [f for f in measured if f.verdict == OPEN and not f.tie]
-
-    def open_text(fs: list[Finding]) -> str:
-        return "; ".join(f"open on {names(g)} ({reason})" for reason, g in _by_reason(fs).items())
 
     # early training is "not measured at convergence yet": it neither decides nor, unless every part of the
     # claim is required, blocks; every other open reason (few seeds, a baseline that did not train at a
@@ -315,6 +310,14 @@ def combine(findings: list[Finding], require_all: bool = False) -> tuple[str, st
     if not opens:
         return OPEN, f"holds on {names(holds)}{tie_text}, but not every part is measured{scope}"
     return OPEN, open_text(opens) + (f"; holds on {names(holds)}" if holds else "") + tie_text + scope
+
+
+def _names(fs: list[Finding]) -> str:
+    return ", ".join(dict.fromkeys(f"{f.task} ({f.part})" if f.part else f.task for f in fs))
+
+
+def _open_text(fs: list[Finding]) -> str:
+    return "; ".join(f"open on {_names(g)} ({reason})" for reason, g in _by_reason(fs).items())
 
 
 def _by_reason(fs: list[Finding]) -> dict[str, list[Finding]]:
@@ -354,10 +357,14 @@ def _all_at_ceiling(f: Finding) -> bool:
 
 def evidence_line(verdict: str, findings: list[Finding], max_chars: int = 150) -> str:
     """The README's one line: the findings that decide the verdict (or keep it open, blocking reasons
-    first), numbers first, as many as fit in ``max_chars``, then how many more the details hold."""
+    first), numbers first, as many as fit in ``max_chars``, then how many more the details hold. A
+    decisive verdict with tasks still open names them last, so its scope is never only in the details."""
     live = [f for f in findings if not f.superseded and f.verdict != NOT_MEASURED]
     if verdict == NOT_MEASURED or not live:
         return "no comparison measured; the details list the commands"
+    still_open = [f for f in live if f.verdict == OPEN and not f.tie]
+    tail = f"; open: {_names(still_open)}" if verdict in DECISIVE and still_open else ""
+    max_chars -= len(tail)
     if verdict == FAILS:
         key = [f for f in live if f.verdict == FAILS]
     elif verdict == HOLDS:
@@ -375,4 +382,4 @@ def evidence_line(verdict: str, findings: list[Finding], max_chars: int = 150) -
             break
         parts.append(text)
     more = len(key) - len(parts)
-    return "; ".join(parts) + (f"; +{more} more in the details" if more else "")
+    return "; ".join(parts) + (f"; +{more} more in the details" if more else "") + tail
