@@ -11,7 +11,10 @@ worker that frees up late still gets a short run that fits.
 The estimate is the run's steps left times the wall seconds per step (evaluations and set-up
 included) that finished runs of the same configuration recorded (``wall_time_s / steps_trained``;
 this results directory first, then the repository's committed results), replaced by the sweep's own
-measurement once a run of that configuration finishes in it: records may come from another machine. A configuration with no
+measurement once a run of that configuration finishes in it: records may come from another machine. Only
+records computed in the precision the configuration gets on this machine count (``computed_here``): the
+LSTM's bf16 records from an AMD EPYC priced its fp32 runs on an AMX Xeon at a quarter of their wall
+time. A configuration with no
 recorded run is priced by a probe of a few training steps through the real trainer (once per
 configuration), its evaluations added at a third of a training example per evaluated example
 (``sweep_cost.EVAL_COST``); one the probe cannot price is deferred, saying why.
@@ -19,12 +22,13 @@ configuration), its evaluations added at a third of a training example per evalu
 
 from __future__ import annotations
 
+import json
 import re
 import statistics
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from .errors import FptError
 from .grid import Job
@@ -55,14 +59,40 @@ def deadline_from_now(text: str) -> datetime:
     return parse_deadline(text, datetime.now(timezone.utc))
 
 
-def wall_seconds_per_step(dirs: Iterable[Path | str]) -> dict[SpeedKey, float]:
+def wall_seconds_per_step(dirs: Iterable[Path | str], keep: Callable[[Any], bool] | None = None) -> dict[SpeedKey, float]:
     """Median wall seconds per trained step (evaluations and set-up included) per configuration, over the
-    finished runs in ``dirs`` that recorded their wall time."""
+    finished runs in ``dirs`` that recorded their wall time (and that ``keep(run)`` accepts, if given)."""
     def per_step(r) -> float | None:
         wall, steps = getattr(r, "wall_time_s", None), r.steps_trained
+        if keep is not None and not keep(r):
+            return None
         return wall / float(steps) if isinstance(wall, float) and steps and steps > 0 else None
 
     return {k: statistics.median(v) for k, v in per_configuration(dirs, per_step).items()}
+
+
+def computed_here(run: Any, precision_of: Callable[[str, str, str], str] | None = None) -> bool:
+    """Whether a recorded run computed in the precision its configuration gets on this machine, so that
+    its wall time can price a run here. ``precision_of(model, requested, device)`` gives that precision
+    (default: what the trainer would decide, ``benchmark.precision.decide`` with the model's workload)."""
+    c = json.loads(run.config)
+    requested = str(c.get("budget", {}).get("precision", "auto"))
+    here = (precision_of or _precision_here)(c["model"], requested, str(c.get("device", "auto")))
+    return str(getattr(run, "precision", "") or "").split("+")[0] == here
+
+
+_HERE: dict[tuple[str, str, str], str] = {}
+
+
+def _precision_here(model: str, requested: str, device: str) -> str:
+    if (model, requested, device) not in _HERE:
+        from .model import MODELS
+        from .precision import decide
+        from .provenance import pick_device
+
+        workload = MODELS.get(model).precision_workload if model in MODELS else None
+        _HERE[model, requested, device] = decide(requested, pick_device(device), workload).precision
+    return _HERE[model, requested, device]
 
 
 class Deadline:
@@ -76,7 +106,8 @@ class Deadline:
     @classmethod
     def for_sweep(cls, text: str, results: Path) -> "Deadline":
         """The deadline ``--deadline`` names, priced from this results directory, then the committed ones."""
-        per_step = {**wall_seconds_per_step(committed_results_dirs()), **wall_seconds_per_step([results])}
+        per_step = {**wall_seconds_per_step(committed_results_dirs(), keep=computed_here),
+                    **wall_seconds_per_step([results], keep=computed_here)}
         return cls(deadline_from_now(text), per_step, results, probe=probed_seconds_per_step)
 
     def observe(self, job: Job, seconds: float, steps: int) -> None:

@@ -19,6 +19,7 @@ from benchmark.cli import main
 from benchmark.deadline import Deadline, admitted, parse_deadline, preview, wall_seconds_per_step
 from benchmark.errors import FptError
 from benchmark.grid import expand, load_grid
+from benchmark.results import read_table
 from benchmark.sweep_cost import speed_key
 from test_grid import GRID as BASE_GRID
 
@@ -192,3 +193,21 @@ def test_a_probe_prices_the_evaluations_too(jobs, monkeypatch):
     assert probed_seconds_per_step(job) > 1 / 10.0  # 0.1 s per training step, plus its share of the evaluations
     monkeypatch.setattr(sweep_cost, "probe_speed", lambda j, steps=6: Speed(None, "unknown: probe failed"))
     assert probed_seconds_per_step(job) is None
+
+
+def test_a_record_in_another_precision_does_not_price_a_run_here(jobs, tmp_path, monkeypatch):
+    """bf16 records made elsewhere priced the LSTM's fp32 runs on an AMX Xeon at a quarter of their time."""
+    import benchmark.deadline as dl
+    from benchmark.deadline import computed_here
+
+    path, (job, _) = jobs
+    out = tmp_path / "r"
+    assert main(["sweep", "--grid", str(path), "--results", str(out), "--no-progress"]) == 0
+    recorded = read_table([out], "runs").precision.iloc[0]  # what these runs computed in (ci: fp32)
+    other = "bf16" if recorded == "fp32" else "fp32"
+    assert wall_seconds_per_step([out], keep=lambda r: computed_here(r, lambda m, p, d: recorded))
+    assert wall_seconds_per_step([out], keep=lambda r: computed_here(r, lambda m, p, d: other)) == {}
+    monkeypatch.setattr(dl, "_precision_here", lambda m, p, d: recorded)  # what the sweep asks by default
+    assert speed_key(job.config) in Deadline.for_sweep("2h", out).per_step
+    monkeypatch.setattr(dl, "_precision_here", lambda m, p, d: other)
+    assert speed_key(job.config) not in Deadline.for_sweep("2h", out).per_step
