@@ -9,8 +9,8 @@ from the Parquet files, never typed in.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import shutil
 import statistics
 from pathlib import Path
@@ -100,34 +100,26 @@ def _run(out: Path, task: str, model: str, backbone: str | None, seed: int = 0, 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    """Registered test plugins, an empty data dir (so data tasks 'need data') and the shared results."""
+    """Registered test plugins, an empty data dir (so data tasks 'need data') and the shared results;
+    all undone afterwards, even when building them fails."""
     root = tmp_path_factory.mktemp("report")
-    saved = {k: os.environ.get(k) for k in ("FPTBENCH_DATA_DIR", "FPTBENCH_CACHE_DIR")}
-    os.environ["FPTBENCH_DATA_DIR"] = str(root / "data")
-    os.environ["FPTBENCH_CACHE_DIR"] = str(root / "cache")
-    MODELS.add(NAN_MODEL, NaNAdapter)
-    MODELS.add(ORACLE_MODEL, OracleAdapter)
-    TABLE_SPECS.add(TEST_TABLE.name, TEST_TABLE)
-    TABLE_SPECS.add(TEST_STEPS.name, TEST_STEPS)
-    res = root / "results"
-    status = {
-        "fpt0": _run(res, "bit-xor", "fpt", "tiny-gpt2", seed=0, eval_every=2),  # >= 5 evaluations: a drawn line
-        "fpt1": _run(res, "bit-xor", "fpt", "tiny-gpt2", seed=1, eval_every=2),
-        "nan0": _run(res, "bit-xor", NAN_MODEL, None),
-        "fast": _run(res, "bit-xor", ORACLE_MODEL, None, eval_every=2, steps=6),
-        "slow": _run(res, "bit-xor", ORACLE_MODEL, None, eval_every=3, steps=6, options={"variant": "slow"}),
-        "cpu0": _run(res, "bit-xor", "fpt", "tiny-gpt2", profile="cpu", steps=5),
-    }
-    yield {"root": root, "results": res, "status": status}
-    for name in (NAN_MODEL, ORACLE_MODEL):
-        MODELS._items.pop(name, None)
-    for name in (TEST_TABLE.name, TEST_STEPS.name):
-        TABLE_SPECS._items.pop(name, None)
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with pytest.MonkeyPatch.context() as mp, contextlib.ExitStack() as plugins:
+        mp.setenv("FPTBENCH_DATA_DIR", str(root / "data"))
+        mp.setenv("FPTBENCH_CACHE_DIR", str(root / "cache"))
+        plugins.enter_context(MODELS.temporarily(NAN_MODEL, NaNAdapter))
+        plugins.enter_context(MODELS.temporarily(ORACLE_MODEL, OracleAdapter))
+        plugins.enter_context(TABLE_SPECS.temporarily(TEST_TABLE.name, TEST_TABLE))
+        plugins.enter_context(TABLE_SPECS.temporarily(TEST_STEPS.name, TEST_STEPS))
+        res = root / "results"
+        status = {
+            "fpt0": _run(res, "bit-xor", "fpt", "tiny-gpt2", seed=0, eval_every=2),  # >= 5 evaluations: a drawn line
+            "fpt1": _run(res, "bit-xor", "fpt", "tiny-gpt2", seed=1, eval_every=2),
+            "nan0": _run(res, "bit-xor", NAN_MODEL, None),
+            "fast": _run(res, "bit-xor", ORACLE_MODEL, None, eval_every=2, steps=6),
+            "slow": _run(res, "bit-xor", ORACLE_MODEL, None, eval_every=3, steps=6, options={"variant": "slow"}),
+            "cpu0": _run(res, "bit-xor", "fpt", "tiny-gpt2", profile="cpu", steps=5),
+        }
+        yield {"root": root, "results": res, "status": status}
 
 
 @pytest.fixture(scope="module")
