@@ -23,6 +23,10 @@ kinds, so ``auto`` times it instead:
   elsewhere declares its own (``ModelAdapter.precision_workload``): the fused LSTM's recurrence ran
   1.9x *slower* under bf16 autocast than in fp32 on an AMX Xeon whose bf16 matmuls ran 7x faster, so
   the LSTM times LSTM steps, not matmuls, and its decision is cached beside the matmul one.
+* **Unsupported is an answer.** Where oneDNN has no bf16 kernel for a workload (the fused LSTM on an
+  AVX2-only AMD EPYC: "could not create a primitive descriptor"), the calibration records that bf16
+  does not run there and ``auto`` picks fp32; an explicit ``bf16`` request for that model is refused
+  before training, with the fix.
 
 CUDA keeps a rule (bf16 where the GPU computes it natively, TF32 for what stays fp32): there the
 answer does not depend on a guest's hidden features. Profiles that pin ``fp32`` (``ci``) never calibrate.
@@ -79,12 +83,16 @@ class Calibration:
     threads: int
     measured_at: str
     what: str = "matmuls"
+    unsupported: str = ""  # why bf16 could not run this workload here ("" when it could and was timed)
 
     @property
     def precision(self) -> str:
-        return "bf16" if self.ratio >= self.margin else "fp32"
+        return "bf16" if not self.unsupported and self.ratio >= self.margin else "fp32"
 
     def reason(self) -> str:
+        if self.unsupported:
+            return (f"auto -> fp32: bf16 {self.what} do not run on this machine ({self.unsupported}); "
+                    f"cached for machine {self.fingerprint}")
         side = ">=" if self.precision == "bf16" else "<"
         return (f"auto -> {self.precision}: bf16 {self.what} measured {self.ratio:.2f}x fp32 on {self.threads} thread "
                 f"({side} margin {self.margin}); cached for machine {self.fingerprint}")
@@ -97,6 +105,10 @@ class Decision:
     precision: str
     ratio: float | None
     reason: str
+
+
+class Bf16Unsupported(RuntimeError):
+    """bf16 autocast could not run a workload on this machine (no kernel for it): an answer, not a fault."""
 
 
 # -- measuring ------------------------------------------------------------------------------------
@@ -134,7 +146,13 @@ def measure_ratio(timer: Timer = time_matmul, shapes=SHAPES, rounds: int = ROUND
         order = (torch.float32, torch.bfloat16) if r % 2 == 0 else (torch.bfloat16, torch.float32)
         for shape in shapes:
             for dtype in order:
-                t = timer(dtype, shape)
+                try:
+                    t = timer(dtype, shape)
+                except RuntimeError as err:
+                    if dtype == torch.float32:
+                        raise
+                    first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+                    raise Bf16Unsupported(f"{type(err).__name__}: {first.split('. ')[0]}") from err
                 if not (t > 0 and math.isfinite(t)):
                     raise ValueError(f"matmul timing {t!r} for {dtype} {shape} is not a positive number")
                 best[shape, dtype] = min(best.get((shape, dtype), math.inf), t)
@@ -208,7 +226,7 @@ def _read(path: Path, fp_id: str) -> Calibration | None:
         cal = Calibration(ratio=float(data["ratio"]), margin=float(data["margin"]),
                           per_shape=tuple(float(x) for x in data["per_shape"]), fingerprint=str(data["fingerprint"]),
                           threads=int(data["threads"]), measured_at=str(data["measured_at"]),
-                          what=str(data.get("what", "matmuls")))
+                          what=str(data.get("what", "matmuls")), unsupported=str(data.get("unsupported", "")))
     except (OSError, ValueError, KeyError, TypeError):
         return None  # absent or damaged: measure again and overwrite
     return cal if cal.fingerprint == fp_id and cal.margin == MARGIN else None
@@ -237,12 +255,16 @@ def calibrate(threads: int = THREADS, *, timer: Timer | None = None, directory: 
             return cached
         old = torch.get_num_threads()
         torch.set_num_threads(threads)
+        unsupported = ""
         try:
             ratio, per_shape = measure_ratio(timer or workload.timer, workload.shapes)
+        except Bf16Unsupported as err:
+            ratio, per_shape, unsupported = 0.0, (), str(err)
         finally:
             torch.set_num_threads(old)
         cal = Calibration(ratio=ratio, margin=MARGIN, per_shape=per_shape, fingerprint=fp_id, threads=threads,
-                          measured_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), what=workload.what)
+                          measured_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), what=workload.what,
+                          unsupported=unsupported)
         with contextlib.suppress(OSError):
             with atomic_path(path) as tmp:
                 Path(tmp).write_text(json.dumps({**dataclasses.asdict(cal), "machine": fp}, indent=1))
@@ -275,10 +297,15 @@ def decide(requested: str, device: torch.device, workload: Workload | None = Non
                             else "auto on CUDA: fp32 (no native bf16 on this GPU), TF32 matmuls")
         if device.type == "cpu":
             cal = process_calibration(workload or MATMUL)
-            return Decision(cal.precision, cal.ratio, cal.reason())
+            return Decision(cal.precision, None if cal.unsupported else cal.ratio, cal.reason())
         return Decision("fp32", None, f"auto on {device.type}: fp32")
     if requested == "fp16" and device.type != "cuda":
         raise FptError(f"precision fp16 needs a CUDA device (this run is on {device.type}); use --budget precision=bf16 or auto")
     if requested == "bf16" and device.type not in ("cuda", "cpu"):
         raise FptError(f"precision bf16 is not supported on {device.type}; use --budget precision=fp32")
+    if requested == "bf16" and device.type == "cpu" and workload is not None and workload is not MATMUL:
+        cal = process_calibration(workload)  # a model with its own kernels: can bf16 run them here at all?
+        if cal.unsupported:
+            raise FptError(f"precision bf16: {cal.what} do not run in bf16 on this machine ({cal.unsupported}); "
+                           "use --budget precision=fp32 or auto")
     return Decision(requested, None, f"{requested}, as the run's budget asks")

@@ -128,12 +128,52 @@ def test_the_lstm_workload_times_a_real_recurrence():
     from baselines.lstm import LSTM, LSTM_STEPS, lstm_step
 
     assert LSTM.precision_workload is LSTM_STEPS
-    assert lstm_step(torch.bfloat16, (2, 3, 8))() == torch.bfloat16  # timed as a bf16 run computes it
     assert lstm_step(torch.float32, (2, 3, 8))() == torch.float32
     state = torch.random.get_rng_state()
-    for dtype in (torch.float32, torch.bfloat16):
-        assert 0 < LSTM_STEPS.timer(dtype, (2, 3, 8)) < 1
+    assert 0 < LSTM_STEPS.timer(torch.float32, (2, 3, 8)) < 1
+    try:
+        computed = lstm_step(torch.bfloat16, (2, 3, 8))()
+    except RuntimeError:  # oneDNN has no bf16 LSTM kernel on this CPU (seen: AVX2-only AMD EPYC)
+        with pytest.raises(prec.Bf16Unsupported):
+            prec.measure_ratio(LSTM_STEPS.timer, shapes=((2, 3, 8),), rounds=1)
+    else:
+        assert computed == torch.bfloat16  # timed as a bf16 run computes it
+        assert 0 < LSTM_STEPS.timer(torch.bfloat16, (2, 3, 8)) < 1
     assert torch.equal(state, torch.random.get_rng_state())  # no global RNG used
+
+
+def _no_bf16_kernel(dtype, shape):
+    if dtype == torch.bfloat16:
+        raise RuntimeError("could not create a primitive descriptor for the LSTM forward propagation primitive. "
+                           "Run workload with environment variable ONEDNN_VERBOSE=all")
+    return 1e-3
+
+
+def test_a_workload_bf16_cannot_run_is_calibrated_fp32_and_cached(tmp_path):
+    rnn = prec.Workload("rnn-test", _no_bf16_kernel, ((2, 2, 2),), "RNN steps")
+    cal = prec.calibrate(workload=rnn, directory=tmp_path)
+    assert cal.precision == "fp32" and cal.unsupported.startswith("RuntimeError: could not create a primitive")
+    assert "do not run on this machine" in cal.reason() and "ONEDNN_VERBOSE" not in cal.reason()
+
+    def must_not_measure(dtype, shape):
+        raise AssertionError("cached")
+    assert prec.calibrate(timer=must_not_measure, workload=rnn, directory=tmp_path) == cal
+
+    def fp32_broken(dtype, shape):
+        raise RuntimeError("out of memory")
+    with pytest.raises(RuntimeError, match="out of memory"):  # an fp32 failure is a fault, not an answer
+        prec.calibrate(timer=fp32_broken, workload=rnn, directory=tmp_path / "other")
+
+
+def test_auto_and_explicit_bf16_where_the_models_kernels_do_not_run(monkeypatch):
+    rnn = prec.Workload("rnn-test", _no_bf16_kernel, ((2, 2, 2),), "RNN steps")
+    unsupported = prec.Calibration(ratio=0.0, margin=prec.MARGIN, per_shape=(), fingerprint="test", threads=1,
+                                   measured_at="now", what="RNN steps", unsupported="RuntimeError: no kernel")
+    monkeypatch.setattr(prec, "process_calibration", lambda *_: unsupported)
+    decision = prec.decide("auto", CPU, rnn)
+    assert (decision.precision, decision.ratio) == ("fp32", None)
+    with pytest.raises(FptError, match="RNN steps do not run in bf16 on this machine.*precision=fp32"):
+        prec.decide("bf16", CPU, rnn)  # refused before any training, with the fix
 
 
 def test_ci_profile_stays_fp32_and_never_calibrates(monkeypatch, tmp_path):
