@@ -22,7 +22,6 @@ configuration), its evaluations added at a third of a training example per evalu
 
 from __future__ import annotations
 
-import json
 import re
 import statistics
 import time
@@ -32,7 +31,8 @@ from typing import Any, Callable, Iterable, Iterator
 
 from .errors import FptError
 from .grid import Job
-from .sweep_cost import SpeedKey, committed_results_dirs, format_seconds, job_steps_left, per_configuration, speed_key
+from .sweep_cost import (SpeedKey, committed_results_dirs, computed_here, format_seconds, job_steps_left, per_configuration,
+                         speed_key)
 
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?$")
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
@@ -59,40 +59,16 @@ def deadline_from_now(text: str) -> datetime:
     return parse_deadline(text, datetime.now(timezone.utc))
 
 
-def wall_seconds_per_step(dirs: Iterable[Path | str], keep: Callable[[Any], bool] | None = None) -> dict[SpeedKey, float]:
+def wall_seconds_per_step(dirs: Iterable[Path | str], keep: Callable[[Any], bool] | None = computed_here
+                          ) -> dict[SpeedKey, float]:
     """Median wall seconds per trained step (evaluations and set-up included) per configuration, over the
-    finished runs in ``dirs`` that recorded their wall time (and that ``keep(run)`` accepts, if given)."""
+    finished runs in ``dirs`` that recorded their wall time and that ``keep(run)`` accepts (by default:
+    computed here, ``sweep_cost.computed_here``)."""
     def per_step(r) -> float | None:
         wall, steps = getattr(r, "wall_time_s", None), r.steps_trained
-        if keep is not None and not keep(r):
-            return None
         return wall / float(steps) if isinstance(wall, float) and steps and steps > 0 else None
 
-    return {k: statistics.median(v) for k, v in per_configuration(dirs, per_step).items()}
-
-
-def computed_here(run: Any, precision_of: Callable[[str, str, str], str] | None = None) -> bool:
-    """Whether a recorded run computed in the precision its configuration gets on this machine, so that
-    its wall time can price a run here. ``precision_of(model, requested, device)`` gives that precision
-    (default: what the trainer would decide, ``benchmark.precision.decide`` with the model's workload)."""
-    c = json.loads(run.config)
-    requested = str(c.get("budget", {}).get("precision", "auto"))
-    here = (precision_of or _precision_here)(c["model"], requested, str(c.get("device", "auto")))
-    return str(getattr(run, "precision", "") or "").split("+")[0] == here
-
-
-_HERE: dict[tuple[str, str, str], str] = {}
-
-
-def _precision_here(model: str, requested: str, device: str) -> str:
-    if (model, requested, device) not in _HERE:
-        from .model import MODELS
-        from .precision import decide
-        from .provenance import pick_device
-
-        workload = MODELS.get(model).precision_workload if model in MODELS else None
-        _HERE[model, requested, device] = decide(requested, pick_device(device), workload).precision
-    return _HERE[model, requested, device]
+    return {k: statistics.median(v) for k, v in per_configuration(dirs, per_step, keep).items()}
 
 
 class Deadline:
@@ -106,8 +82,7 @@ class Deadline:
     @classmethod
     def for_sweep(cls, text: str, results: Path) -> "Deadline":
         """The deadline ``--deadline`` names, priced from this results directory, then the committed ones."""
-        per_step = {**wall_seconds_per_step(committed_results_dirs(), keep=computed_here),
-                    **wall_seconds_per_step([results], keep=computed_here)}
+        per_step = {**wall_seconds_per_step(committed_results_dirs()), **wall_seconds_per_step([results])}
         return cls(deadline_from_now(text), per_step, results, probe=probed_seconds_per_step)
 
     def observe(self, job: Job, seconds: float, steps: int) -> None:

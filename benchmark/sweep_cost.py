@@ -5,7 +5,11 @@ learning rate or seed, so one measurement covers every lr and seed of a configur
 from ``steps_per_s`` of finished runs already in the results directories (the median), or, where
 there is none, from a timed probe of a few training steps through the real Trainer (the first step,
 which pays for lazy initialisation, is not timed). Both count training steps only: evaluations add
-to the wall time, so the estimate says it is a lower bound. The live view replaces these numbers by
+to the wall time, so the estimate says it is a lower bound. A record counts only where it was computed
+the way the configuration would compute here (``computed_here``: the same device type and precision):
+the LSTM's bf16 records from an AMD EPYC with AVX512-BF16 priced its runs at 1.19 steps/s on an AVX2-only
+EPYC whose fp32 (bf16 emulated, no bf16 LSTM kernel) trained it below 0.38 steps/s. The dry run, the live
+view and ``--deadline`` all price through this one rule. The live view replaces these numbers by
 the sweep's own measured wall time per step as runs finish.
 """
 
@@ -45,9 +49,47 @@ def config_speed_key(config_json: str) -> SpeedKey:
             int(c.get("budget", {}).get("batch_size", Budget().batch_size)), c.get("device", "auto"))
 
 
-def per_configuration(dirs: Iterable[Path | str], value: Callable[[Any], float | None]) -> dict[SpeedKey, list[float]]:
-    """``value(run)`` of every finished run in ``dirs`` (one row per run), grouped by ``speed_key``; runs
-    for which it is None, not finite or not positive are left out."""
+def computed_here(run: Any, precision_of: Callable[[str, str, str], str] | None = None) -> bool:
+    """Whether a recorded run computed the way its configuration would on this machine (the same device
+    type and precision), so that its speed can price a run here. ``precision_of(model, requested, device)``
+    gives that precision (default: what the trainer would decide, ``benchmark.precision.decide`` with the
+    model's workload); a configuration this machine cannot run (a CUDA device here) is never computed here."""
+    c = json.loads(run.config)
+    requested, device = str(c.get("budget", {}).get("precision", "auto")), str(c.get("device", "auto"))
+    try:
+        here = (precision_of or _precision_here)(c["model"], requested, device)
+        if str(getattr(run, "device", "") or "cpu").split(":")[0] != _device_type_here(device):
+            return False
+    except Exception:  # noqa: BLE001 - e.g. device 'cuda' requested on a CPU machine: no pricing from it here
+        return False
+    return str(getattr(run, "precision", "") or "").split("+")[0] == here
+
+
+_HERE: dict[tuple[str, str, str], str] = {}
+
+
+def _device_type_here(device: str) -> str:
+    from .provenance import pick_device
+
+    return pick_device(device).type
+
+
+def _precision_here(model: str, requested: str, device: str) -> str:
+    if (model, requested, device) not in _HERE:
+        from .model import MODELS
+        from .precision import decide
+        from .provenance import pick_device
+
+        workload = MODELS.get(model).precision_workload if model in MODELS else None
+        _HERE[model, requested, device] = decide(requested, pick_device(device), workload).precision
+    return _HERE[model, requested, device]
+
+
+def per_configuration(dirs: Iterable[Path | str], value: Callable[[Any], float | None],
+                      keep: Callable[[Any], bool] | None = computed_here) -> dict[SpeedKey, list[float]]:
+    """``value(run)`` of every finished run in ``dirs`` (one row per run) that ``keep(run)`` accepts (by
+    default: computed here), grouped by ``speed_key``; runs for which it is None, not finite or not
+    positive are left out."""
     from .results import read_table
 
     runs = read_table([d for d in dirs if Path(d).is_dir()], "runs")
@@ -56,6 +98,8 @@ def per_configuration(dirs: Iterable[Path | str], value: Callable[[Any], float |
     runs = runs[(runs.status == "finished")].drop_duplicates("run_id")
     found: dict[SpeedKey, list[float]] = {}
     for r in runs.itertuples():
+        if keep is not None and not keep(r):
+            continue
         v = value(r)
         if isinstance(v, float) and math.isfinite(v) and v > 0:
             found.setdefault(config_speed_key(r.config), []).append(v)

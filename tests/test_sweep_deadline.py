@@ -197,8 +197,8 @@ def test_a_probe_prices_the_evaluations_too(jobs, monkeypatch):
 
 def test_a_record_in_another_precision_does_not_price_a_run_here(jobs, tmp_path, monkeypatch):
     """bf16 records made elsewhere priced the LSTM's fp32 runs on an AMX Xeon at a quarter of their time."""
-    import benchmark.deadline as dl
-    from benchmark.deadline import computed_here
+    import benchmark.sweep_cost as sc
+    from benchmark.sweep_cost import computed_here
 
     path, (job, _) = jobs
     out = tmp_path / "r"
@@ -207,7 +207,22 @@ def test_a_record_in_another_precision_does_not_price_a_run_here(jobs, tmp_path,
     other = "bf16" if recorded == "fp32" else "fp32"
     assert wall_seconds_per_step([out], keep=lambda r: computed_here(r, lambda m, p, d: recorded))
     assert wall_seconds_per_step([out], keep=lambda r: computed_here(r, lambda m, p, d: other)) == {}
-    monkeypatch.setattr(dl, "_precision_here", lambda m, p, d: recorded)  # what the sweep asks by default
+    monkeypatch.setattr(sc, "_precision_here", lambda m, p, d: recorded)  # what the sweep asks by default
     assert speed_key(job.config) in Deadline.for_sweep("2h", out).per_step
-    monkeypatch.setattr(dl, "_precision_here", lambda m, p, d: other)
+    assert speed_key(job.config) in sc.speeds_from_results([out])  # the dry run and live view price the same way
+    monkeypatch.setattr(sc, "_precision_here", lambda m, p, d: other)
     assert speed_key(job.config) not in Deadline.for_sweep("2h", out).per_step
+    assert speed_key(job.config) not in sc.speeds_from_results([out])
+
+
+def test_a_record_from_another_device_type_does_not_price_a_run_here(jobs, tmp_path, monkeypatch):
+    import benchmark.sweep_cost as sc
+
+    path, (job, _) = jobs
+    out = tmp_path / "r"
+    assert main(["sweep", "--grid", str(path), "--results", str(out), "--no-progress"]) == 0
+    run = next(read_table([out], "runs").drop_duplicates("run_id").itertuples())
+    assert sc.computed_here(run)
+    assert not sc.computed_here(run._replace(device="cuda"))  # a GPU's speed never prices a CPU run
+    monkeypatch.setattr(sc, "_device_type_here", lambda d: "cuda")
+    assert not sc.computed_here(run)

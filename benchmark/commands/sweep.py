@@ -152,7 +152,8 @@ def dry_run(title: str, jobs: list[Job], results: Path, parallelism: int, probe_
         steps = sum(job_steps_left(j, results) for j in group)
         if speed is None or speed.steps_per_s is None:
             unknown += len(group)
-            why = speed.source if speed is not None else "unknown: no results and --probe-steps 0"
+            why = speed.source if speed is not None else (
+                "unknown: no finished run computed as it would be here (device, precision), and --probe-steps 0")
             print(f"  {key[0]}/{key[1]}/{key[2]} {key[3] if key[3] != '{}' else ''}: {len(group)} runs, {steps} steps; {why}")
             continue
         secs = steps / speed.steps_per_s
