@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from .errors import FptError
 from .grid import Job
 
 SpeedKey = tuple[str, str, str, str, int, str]
@@ -60,7 +61,7 @@ def computed_here(run: Any, precision_of: Callable[[str, str, str], str] | None 
         here = (precision_of or _precision_here)(c["model"], requested, device)
         if str(getattr(run, "device", "") or "cpu").split(":")[0] != _device_type_here(device):
             return False
-    except Exception:  # noqa: BLE001 - e.g. device 'cuda' requested on a CPU machine: no pricing from it here
+    except (FptError, RuntimeError):  # e.g. device 'cuda' on a CPU machine, bf16 refused here: it prices nothing
         return False
     return str(getattr(run, "precision", "") or "").split("+")[0] == here
 
